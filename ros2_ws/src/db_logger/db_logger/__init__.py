@@ -1,0 +1,1 @@
+"""Database writer for the robot graph: journal, SQL store, sessions, migrations."""

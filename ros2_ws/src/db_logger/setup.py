@@ -1,0 +1,30 @@
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = 'db_logger'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+        # the repo's sql/ (linked here) so `migrate` finds the schema once installed
+        ('share/' + package_name + '/sql', sorted(glob('sql/*.sql'))),
+    ],
+    install_requires=['setuptools', 'PyMySQL'],
+    zip_safe=True,
+    maintainer='robot-db team',
+    maintainer_email='robot-db@lab.invalid',
+    description='In-graph MySQL writer for robot status, commands, events and sessions.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'db_logger = db_logger.logger_node:main',
+            'migrate = db_logger.migrate:main',
+        ],
+    },
+)

@@ -1,0 +1,1 @@
+"""RoboMaster EP driver: SDK adapter, simulator and the ROS node around them."""

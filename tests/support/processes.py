@@ -1,0 +1,93 @@
+"""Start installed ROS executables as real processes and end them by PID."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import IO, Optional, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INSTALL_DIR = Path(os.environ.get('ROBOT_DB_INSTALL', REPO_ROOT / 'ros2_ws' / 'install'))
+
+
+def ros_env(extra: Optional[dict] = None) -> dict:
+    """Return the environment for a ROS process: DDS on loopback, this run's domain."""
+    env = dict(os.environ)
+    env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
+    env.setdefault('ROS_DOMAIN_ID', '0')
+    env['PYTHONUNBUFFERED'] = '1'
+    if extra:
+        env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def executable(package: str, name: str) -> Path:
+    """Return the path colcon installed a package's executable at."""
+    path = INSTALL_DIR / package / 'lib' / package / name
+    if not path.exists():
+        raise FileNotFoundError(f'{path} is not built: run scripts/setup.sh')
+    return path
+
+
+class NodeProcess:
+    """One running executable; output goes to a log file the test can read on failure."""
+
+    def __init__(self, argv: Sequence[str], log_path: Path, env: Optional[dict] = None):
+        self.argv = [str(a) for a in argv]
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log: IO[bytes] = open(self.log_path, 'ab')
+        self.popen = subprocess.Popen(
+            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=env or ros_env(),
+            start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def wait_for_output(self, text: str, timeout: float = 15.0) -> bool:
+        """Poll the log for text, at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output():
+                return True
+            if not self.alive():
+                return text in self.output()
+            time.sleep(0.05)
+        return False
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGINT (a clean ROS shutdown), then SIGKILL if it does not exit in time."""
+        if self.alive():
+            self.popen.send_signal(signal.SIGINT)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        """SIGKILL this process (and only it), as a crash would."""
+        if self.alive():
+            self.popen.kill()
+            self.popen.wait(10)
+
+
+def start_node(package: str, name: str, log_dir: Path, ros_args: Sequence[str] = (),
+               env: Optional[dict] = None, tag: str = '') -> NodeProcess:
+    """Start an installed executable with --ros-args; its log is log_dir/<name><tag>.log."""
+    argv = [str(executable(package, name))]
+    if ros_args:
+        argv += ['--ros-args', *ros_args]
+    return NodeProcess(argv, Path(log_dir) / f'{name}{tag}.log', env=env or ros_env())
