@@ -20,7 +20,7 @@ setup(
     maintainer_email='robot-db@lab.invalid',
     description='In-graph MySQL writer for robot status, commands, events and sessions.',
     license='Apache-2.0',
-    tests_require=['pytest'],
+    extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
             'db_logger = db_logger.logger_node:main',

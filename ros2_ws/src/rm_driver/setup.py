@@ -16,7 +16,7 @@ setup(
     maintainer_email='robot-db@lab.invalid',
     description='ROS 2 driver for the DJI RoboMaster EP (robomaster SDK or simulator).',
     license='Apache-2.0',
-    tests_require=['pytest'],
+    extras_require={'test': ['pytest']},
     entry_points={
         'console_scripts': [
             'rm_driver = rm_driver.driver_node:main',
