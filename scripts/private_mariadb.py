@@ -63,6 +63,7 @@ class PrivateMariaDB:
         self.socket = self.base_dir / 'mysqld.sock'
         self.pid_file = self.base_dir / 'mysqld.pid'
         self.log_file = self.base_dir / 'mysqld.log'
+        self._process: subprocess.Popen | None = None  # set when this object started it
 
     # -- server lifecycle -------------------------------------------------------
 
@@ -94,7 +95,8 @@ class PrivateMariaDB:
                 '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=48M',
                 '--max-connections=200']
         with open(os.devnull, 'wb') as devnull:
-            subprocess.Popen(argv, stdout=devnull, stderr=devnull, start_new_session=True)
+            self._process = subprocess.Popen(argv, stdout=devnull, stderr=devnull,
+                                             start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.pid() is not None and self._admin_ok():
@@ -108,6 +110,14 @@ class PrivateMariaDB:
         if pid is None:
             return
         os.kill(pid, signal.SIGTERM)
+        if self._process is not None and self._process.pid == pid:
+            # our own child: wait() reaps it (a zombie would still answer kill(pid, 0))
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

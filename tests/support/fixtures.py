@@ -34,12 +34,17 @@ class TestDatabase:
     app: Credentials
     migrator: Credentials
 
-    def connect(self, migrator: bool = False, **kwargs):
-        import pymysql
+    def config(self, migrator: bool = False):
+        from db_logger.connection import DatabaseConfig
         creds = self.migrator if migrator else self.app
-        return pymysql.connect(host=creds.host, port=creds.port, user=creds.user,
-                               password=creds.password(), database=self.name,
-                               charset='utf8mb4', autocommit=True, **kwargs)
+        return DatabaseConfig(creds.host, creds.port, self.name, creds.user, creds.password())
+
+    def connect(self, migrator: bool = False):
+        """An autocommit connection in UTC (the same settings the logger uses)."""
+        from db_logger.connection import connect
+        conn = connect(self.config(migrator))
+        conn.autocommit(True)
+        return conn
 
     def query(self, sql: str, args=None) -> list:
         conn = self.connect()
@@ -79,9 +84,8 @@ def empty_db(mariadb) -> Iterator[TestDatabase]:
 @pytest.fixture
 def fresh_db(empty_db) -> TestDatabase:
     """A new database with every migration applied."""
-    from db_logger.migrate import Migrator, connect
-    conn = connect(empty_db.migrator.host, empty_db.migrator.port, empty_db.migrator.user,
-                   empty_db.migrator.password(), empty_db.name)
+    from db_logger.migrate import Migrator
+    conn = empty_db.connect(migrator=True)
     try:
         Migrator(conn, SQL_DIR).apply_pending()
     finally:

@@ -13,6 +13,7 @@ setup(
         ('share/' + package_name, ['package.xml']),
         # the repo's sql/ (linked here) so `migrate` finds the schema once installed
         ('share/' + package_name + '/sql', sorted(glob('sql/*.sql'))),
+        ('share/' + package_name + '/sql/seed', sorted(glob('sql/seed/*.sql'))),
     ],
     install_requires=['setuptools', 'PyMySQL'],
     zip_safe=True,
