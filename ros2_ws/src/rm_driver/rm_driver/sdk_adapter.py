@@ -1,0 +1,380 @@
+"""Backend 'sdk': the RoboMaster EP through robomaster.robot.Robot.
+
+Threads: the SDK calls back on its own threads; every callback converts its payload
+(sdk_conversions) and posts the result to a ThreadHandoff, so the node's state is
+only touched on the node's executor. A connection thread connects, subscribes,
+watches the link (LinkWatch) and reconnects with Backoff; a worker thread runs the
+SDK's blocking calls (drive_speed waits for the robot's ack) so they never stall
+the executor. The SDK is imported only when this backend is built.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+import threading
+from typing import Any, Callable, Deque, Optional, Tuple
+
+from rm_driver.backend import (BackendEvents, MOVE_CANCELED, MOVE_FAILED, MOVE_SUCCEEDED,
+                               MoveDone, OdomSample, TelemetryRates)
+from rm_driver.commands import MoveRequest, Velocity
+from rm_driver.handoff import ThreadHandoff
+from rm_driver.link_supervision import Backoff, LinkWatch
+from rm_driver.sdk_conversions import (attitude_to_rep103, drive_speed_args, esc_to_wheels,
+                                       imu_to_rep103, move_args, position_to_rep103,
+                                       velocity_to_rep103)
+
+SDK_RATES = (1, 5, 10, 20, 50)
+POSITION_FROM_POWER_ON = 1   # sub_position cs=1: odometry survives reconnects
+CALL_TIMEOUT = 5.0           # s to wait for a blocking SDK call run by the worker
+
+
+class SdkMissing(RuntimeError):
+    """The robomaster package cannot be imported; str() is the one-line fix."""
+
+
+def install_hint() -> str:
+    version = f'{sys.version_info.major}.{sys.version_info.minor}'
+    if (3, 6) <= sys.version_info[:2] <= (3, 8):
+        return (f"backend 'sdk' needs the robomaster SDK: install it for this Python "
+                f"with `{sys.executable} -m pip install robomaster`")
+    return (f"backend 'sdk' needs the robomaster SDK, which PyPI ships for CPython 3.6-3.8 "
+            f"only and this is Python {version}: run the driver on a Python 3.8 ROS 2 "
+            f"(e.g. Foxy, as on the robot's Raspberry Pi) after `python3.8 -m pip install "
+            f"robomaster`, or use backend:=sim")
+
+
+def load_robot_factory() -> Callable[[], Any]:
+    """Import the SDK now (never at module import) and return robomaster.robot.Robot."""
+    try:
+        from robomaster import robot  # noqa: WPS433 - lazy on purpose
+    except ImportError as error:
+        raise SdkMissing(install_hint()) from error
+    return robot.Robot
+
+
+class _Worker:
+    """Runs SDK calls in order on one thread; a newer drive replaces a queued one."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: Deque[Tuple[str, Callable[[], None]]] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, job: Callable[[], None], kind: str = 'call') -> None:
+        with self._cond:
+            if kind == 'drive':
+                for index, (queued_kind, _) in enumerate(self._jobs):
+                    if queued_kind == 'drive':
+                        self._jobs[index] = (kind, job)
+                        self._cond.notify()
+                        return
+            self._jobs.append((kind, job))
+            self._cond.notify()
+
+    def close(self, timeout: float = 2.0) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs and not self._closed:
+                    self._cond.wait(0.5)
+                if self._closed and not self._jobs:
+                    return
+                _, job = self._jobs.popleft()
+            job()
+
+
+class SdkBackend:
+    """ChassisBackend over a robomaster.robot.Robot (or anything with its API)."""
+
+    def __init__(self, events: BackendEvents, handoff: ThreadHandoff,
+                 robot_factory: Callable[[], Any], conn_type: str, serial: str,
+                 rates: TelemetryRates, link_timeout: float, backoff: Backoff,
+                 log: Callable[[str], None] = print) -> None:
+        self._events = events
+        self._handoff = handoff
+        self._robot_factory = robot_factory
+        self._conn_type = conn_type
+        self._serial = serial
+        self._rates = rates
+        self._watch = LinkWatch(link_timeout)
+        self._backoff = backoff
+        self._log = log
+        self._robot: Any = None
+        self._connected = threading.Event()
+        self._closing = threading.Event()
+        self._resubscribe = threading.Event()
+        self._reconnect = threading.Event()
+        self._move_token = 0          # bumped by every move start, cancel and link loss
+        self._move_stop: Optional[Tuple[str, str]] = None
+        self._move_lock = threading.Lock()
+        self._fault_latched = False
+        # Fused odometry, touched only on the node's thread (inside posted calls).
+        self._odom = OdomSample()
+        self._attitude = (0.0, 0.0, 0.0)
+        self._worker = _Worker('sdk-worker')
+        self._thread = threading.Thread(target=self._run, name='sdk-connection', daemon=True)
+
+    # ChassisBackend ------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def drive(self, command: Velocity) -> None:
+        args = drive_speed_args(command)
+        self._worker.submit(lambda: self._call('drive_speed', lambda r: r.chassis.drive_speed(
+            **args)), kind='drive')
+
+    def start_move(self, request: MoveRequest, on_done: MoveDone) -> None:
+        token = self._bump_move(None)
+        self._worker.submit(lambda: self._run_move(request, token, on_done))
+
+    def cancel_move(self) -> None:
+        # The SDK has no public cancel: a zero speed command pre-empts the position
+        # move on the robot, and the move's waiter is told to stand down.
+        self._bump_move((MOVE_CANCELED, 'move canceled: chassis stopped'))
+        self.drive(Velocity())
+
+    def set_mode(self, mode: str) -> Optional[str]:
+        done = threading.Event()
+        outcome: list = ['SDK did not answer set_robot_mode within %.0f s' % CALL_TIMEOUT]
+
+        def job() -> None:
+            ok = self._call('set_robot_mode', lambda r: r.set_robot_mode(mode=mode))
+            outcome[0] = None if ok else f'set_robot_mode({mode!r}) failed on the robot'
+            done.set()
+
+        self._worker.submit(job)
+        done.wait(CALL_TIMEOUT)
+        return outcome[0]
+
+    def set_rates(self, rates: TelemetryRates) -> None:
+        self._rates = rates
+        self._resubscribe.set()
+
+    def set_link_timeout(self, timeout: float) -> None:
+        self._watch.timeout = timeout
+
+    def close(self) -> None:
+        self._closing.set()
+        self._worker.close()
+        self._thread.join(3.0)
+
+    # SDK calls (worker thread) -------------------------------------------------------
+    def _call(self, what: str, fn: Callable[[Any], Any]) -> bool:
+        """Run one SDK call; False (the robot refused) is an Error event, an exception
+        a latched fault and a reconnect (the SDK's state is unknown after it)."""
+        robot = self._robot
+        if robot is None or not self._connected.is_set():
+            return False
+        try:
+            result = fn(robot)
+        except Exception as error:  # noqa: BLE001 - any SDK failure is reported
+            self._fault_latched = True
+            self._handoff.post(self._events.on_fault, f'SDK {what} raised: {error}', True)
+            self._reconnect.set()
+            return False
+        if result is False:
+            self._handoff.post(self._events.on_fault, f'SDK {what} failed', False)
+            return False
+        return True
+
+    def _run_move(self, request: MoveRequest, token: int, on_done: MoveDone) -> None:
+        robot = self._robot
+        if robot is None or not self._connected.is_set():
+            self._handoff.post(on_done, MOVE_FAILED, 'robot not connected')
+            return
+        try:
+            action = robot.chassis.move(**move_args(request))
+        except Exception as error:  # noqa: BLE001 - e.g. "already performing action"
+            self._handoff.post(on_done, MOVE_FAILED, f'chassis.move raised: {error}')
+            return
+        waiter = threading.Thread(target=self._wait_move, args=(action, request, token, on_done),
+                                  name='sdk-move-waiter', daemon=True)
+        waiter.start()
+
+    def _wait_move(self, action: Any, request: MoveRequest, token: int,
+                   on_done: MoveDone) -> None:
+        # Poll rather than wait_for_completed(timeout): on timeout the SDK marks the
+        # action as failed, which would end a move that is merely slow.
+        deadline = request.expected_duration() * 2.0 + 5.0
+        waited = 0.0
+        while not action.is_completed and token == self._move_token and waited < deadline:
+            if self._closing.wait(0.1):
+                return
+            waited += 0.1
+        with self._move_lock:
+            superseded = token != self._move_token
+            stopped = self._move_stop if superseded else None
+        if superseded:
+            if stopped is not None:  # canceled or link lost: say so, once
+                self._handoff.post(on_done, *stopped)
+        elif not action.is_completed:
+            self.drive(Velocity())
+            self._handoff.post(on_done, MOVE_FAILED,
+                               f'move did not complete within {deadline:.0f} s')
+        elif action.has_failed or action.state in ('action_exception', 'action_rejected'):
+            self._handoff.post(on_done, MOVE_FAILED,
+                               f'chassis.move ended in state {action.state}')
+        else:
+            self._handoff.post(on_done, MOVE_SUCCEEDED, 'move completed')
+
+    def _bump_move(self, stop: Optional[Tuple[str, str]]) -> int:
+        """Start a new move generation; `stop` is how the previous one ended, if it ran."""
+        with self._move_lock:
+            self._move_token += 1
+            self._move_stop = stop
+            return self._move_token
+
+    # connection thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._closing.is_set():
+            if not self._connect():
+                self._closing.wait(self._backoff.next_delay())
+                continue
+            self._backoff.reset()
+            self._supervise()
+            self._teardown()
+            if not self._closing.is_set():
+                self._closing.wait(self._backoff.next_delay())
+
+    def _connect(self) -> bool:
+        robot = None
+        try:
+            robot = self._robot_factory()
+            sn = self._serial or None
+            if not robot.initialize(conn_type=self._conn_type, sn=sn):
+                raise RuntimeError(f'initialize(conn_type={self._conn_type!r}) returned False')
+            serial = self._serial or str(robot.get_sn() or '')
+            ip = str(getattr(robot, 'ip', '') or '')
+            self._robot = robot
+            self._watch.feed()
+            self._subscribe(robot)
+        except Exception as error:  # noqa: BLE001 - retried with backoff
+            self._log(f'connecting to the robot failed: {error}')
+            self._robot = None
+            if robot is not None:
+                self._close_quietly(robot)
+            return False
+        self._connected.set()
+        self._handoff.post(self._events.on_connected, serial, ip)
+        if self._fault_latched:
+            self._fault_latched = False
+            self._handoff.post(self._events.on_fault_cleared)
+        return True
+
+    def _supervise(self) -> None:
+        while not self._closing.wait(0.1):
+            if self._reconnect.is_set():
+                self._reconnect.clear()
+                self._lost('reconnecting after an SDK error')
+                return
+            if self._watch.expired():
+                self._lost(f'no data from the robot for {self._watch.silent_for():.1f} s')
+                return
+            if self._resubscribe.is_set():
+                self._resubscribe.clear()
+                try:
+                    self._unsubscribe(self._robot)
+                    self._subscribe(self._robot)
+                except Exception as error:  # noqa: BLE001 - treated as a lost link
+                    self._lost(f'resubscribing failed: {error}')
+                    return
+
+    def _lost(self, detail: str) -> None:
+        self._connected.clear()
+        self._bump_move((MOVE_FAILED, f'link lost: {detail}'))
+        self._handoff.post(self._events.on_link_lost, detail)
+
+    def _teardown(self) -> None:
+        robot, self._robot = self._robot, None
+        self._connected.clear()
+        if robot is None:
+            return
+        if self._closing.is_set():
+            try:
+                robot.chassis.drive_speed(x=0.0, y=0.0, z=0.0)
+                self._unsubscribe(robot)
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
+        self._close_quietly(robot)
+
+    def _close_quietly(self, robot: Any) -> None:
+        try:
+            robot.close()
+        except Exception as error:  # noqa: BLE001 - the link may already be dead
+            self._log(f'robot.close() raised: {error}')
+
+    def _subscribe(self, robot: Any) -> None:
+        rates = self._rates
+        chassis = robot.chassis
+        chassis.sub_position(cs=POSITION_FROM_POWER_ON, freq=rates.odom,
+                             callback=self._sdk_position)
+        chassis.sub_attitude(freq=rates.odom, callback=self._sdk_attitude)
+        chassis.sub_velocity(freq=rates.odom, callback=self._sdk_velocity)
+        chassis.sub_imu(freq=rates.imu, callback=self._sdk_imu)
+        chassis.sub_esc(freq=rates.wheel_speeds, callback=self._sdk_esc)
+        robot.battery.sub_battery_info(freq=rates.battery, callback=self._sdk_battery)
+        robot.armor.sub_hit_event(callback=self._sdk_hit)
+
+    @staticmethod
+    def _unsubscribe(robot: Any) -> None:
+        chassis = robot.chassis
+        for unsub in (chassis.unsub_position, chassis.unsub_attitude, chassis.unsub_velocity,
+                      chassis.unsub_imu, chassis.unsub_esc, robot.battery.unsub_battery_info,
+                      robot.armor.unsub_hit_event):
+            unsub()
+
+    # SDK callbacks (SDK threads): convert, then hand off --------------------------------
+    def _sdk_position(self, payload: Any) -> None:
+        self._watch.feed()
+        self._handoff.post(self._fuse_position, *position_to_rep103(payload))
+
+    def _sdk_attitude(self, payload: Any) -> None:
+        self._watch.feed()
+        self._handoff.post(self._fuse_attitude, attitude_to_rep103(payload))
+
+    def _sdk_velocity(self, payload: Any) -> None:
+        self._watch.feed()
+        self._handoff.post(self._fuse_velocity, *velocity_to_rep103(payload))
+
+    def _sdk_imu(self, payload: Any) -> None:
+        self._watch.feed()
+        self._handoff.post(self._fuse_imu, imu_to_rep103(payload))
+
+    def _sdk_esc(self, payload: Any) -> None:
+        self._watch.feed()
+        # Convert now: the SDK reuses and overwrites its speed list on the next push.
+        self._handoff.post(self._events.on_wheels, esc_to_wheels(payload))
+
+    def _sdk_battery(self, percent: Any) -> None:
+        self._watch.feed()
+        self._handoff.post(self._events.on_battery, float(percent))
+
+    def _sdk_hit(self, payload: Any) -> None:
+        self._watch.feed()
+        armor_id, hit_type = payload[0], payload[1]
+        self._handoff.post(self._events.on_collision, int(armor_id), str(hit_type))
+
+    # fusion (node thread) ------------------------------------------------------------
+    def _fuse_position(self, x: float, y: float) -> None:
+        self._odom.x, self._odom.y = x, y
+        self._events.on_odom(OdomSample(**vars(self._odom)))
+
+    def _fuse_attitude(self, attitude: Tuple[float, float, float]) -> None:
+        self._attitude = attitude
+        self._odom.yaw = attitude[2]
+
+    def _fuse_velocity(self, vx: float, vy: float) -> None:
+        self._odom.vx, self._odom.vy = vx, vy
+
+    def _fuse_imu(self, sample: Any) -> None:
+        sample.roll, sample.pitch, sample.yaw = self._attitude
+        self._odom.wz = sample.gz   # the chassis' yaw rate is the gyro's
+        self._events.on_imu(sample)

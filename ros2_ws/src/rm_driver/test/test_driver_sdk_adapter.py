@@ -1,0 +1,319 @@
+"""The sdk backend against a fake SDK (driver_fake_sdk): unit conversions, the hand-off
+from SDK threads to the node's thread, reconnect with backoff. No real SDK involved."""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+
+from rm_driver.backend import MOVE_CANCELED, MOVE_SUCCEEDED, TelemetryRates
+from rm_driver.commands import MoveRequest, Velocity
+from rm_driver.handoff import ThreadHandoff
+from rm_driver.link_supervision import Backoff, LinkWatch
+from rm_driver.sdk_adapter import SdkBackend, SdkMissing, load_robot_factory
+from rm_driver import sdk_conversions as conv
+from tests.support.ros_client import wait_until
+
+sys.path.insert(0, __file__.rsplit('/', 1)[0])
+from driver_fake_sdk import FakeWorld  # noqa: E402
+
+G = 9.80665
+
+
+class RecordingEvents:
+    """BackendEvents that notes each call and the thread it ran on."""
+
+    def __init__(self) -> None:
+        self.calls = []
+        self.threads = set()
+
+    def __getattr__(self, name):
+        if not name.startswith('on_'):
+            raise AttributeError(name)
+
+        def record(*args):
+            self.threads.add(threading.get_ident())
+            self.calls.append((name, args))
+        return record
+
+    def of(self, name):
+        return [args for call, args in list(self.calls) if call == name]
+
+
+class Drainer:
+    """Plays the node's executor: one thread that drains the hand-off when woken."""
+
+    def __init__(self, handoff: ThreadHandoff) -> None:
+        self.handoff = handoff
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        handoff.set_wake(self.wake.set)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            if self.wake.wait(0.05):
+                self.wake.clear()
+                self.handoff.drain()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2.0)
+
+
+@pytest.fixture
+def sdk():
+    world = FakeWorld()
+    events = RecordingEvents()
+    handoff = ThreadHandoff()
+    drainer = Drainer(handoff)
+    backend = SdkBackend(events, handoff, world.factory, 'sta', '',
+                         TelemetryRates(odom=20, imu=50, wheel_speeds=10, battery=5),
+                         link_timeout=0.4, backoff=Backoff(0.1, 0.4), log=lambda _: None)
+    backend.start()
+    yield world, events, backend, drainer
+    backend.close()
+    drainer.close()
+
+
+def connected(events) -> bool:
+    return bool(events.of('on_connected'))
+
+
+# pure conversions ---------------------------------------------------------------------
+def test_position_y_right_becomes_y_left():
+    assert conv.position_to_rep103((1.5, 0.25, 30.0)) == (1.5, -0.25)
+
+
+def test_attitude_degrees_clockwise_become_radians_counter_clockwise():
+    roll, pitch, yaw = conv.attitude_to_rep103((90.0, 10.0, 5.0))   # (yaw, pitch, roll)
+    assert yaw == pytest.approx(-math.pi / 2)
+    assert pitch == pytest.approx(-math.radians(10.0))
+    assert roll == pytest.approx(math.radians(5.0))
+
+
+def test_imu_g_and_deg_per_s_become_si_rep103():
+    sample = conv.imu_to_rep103((0.1, 0.2, -1.0, 10.0, 20.0, 90.0))
+    assert (sample.ax, sample.ay, sample.az) == pytest.approx((0.1 * G, -0.2 * G, G))
+    assert (sample.gx, sample.gy, sample.gz) == pytest.approx(
+        (math.radians(10), -math.radians(20), -math.pi / 2))
+
+
+def test_velocity_uses_body_frame_components():
+    assert conv.velocity_to_rep103((9.0, 9.0, 9.0, 0.4, 0.1, 0.0)) == (0.4, -0.1)
+
+
+def test_esc_left_motors_are_mirrored():
+    wheels = conv.esc_to_wheels(([100, -100, -100, 100], [0] * 4, [0] * 4, [0] * 4))
+    assert (wheels.front_right, wheels.front_left, wheels.rear_left, wheels.rear_right) == \
+        (100, 100, 100, 100)
+
+
+def test_commands_go_out_in_the_sdk_frame():
+    assert conv.drive_speed_args(Velocity(0.5, 0.2, 1.0)) == pytest.approx(
+        {'x': 0.5, 'y': -0.2, 'z': -math.degrees(1.0)})
+    assert conv.move_args(MoveRequest(1.0, 0.5, 90.0, 0.7, 45.0)) == pytest.approx(
+        {'x': 1.0, 'y': -0.5, 'z': -90.0, 'xy_speed': 0.7, 'z_speed': 45.0})
+
+
+def test_backoff_doubles_up_to_its_cap_and_resets():
+    backoff = Backoff(0.5, 3.0)
+    assert [backoff.next_delay() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+
+
+def test_link_watch_expires_after_silence():
+    now = [0.0]
+    watch = LinkWatch(2.0, clock=lambda: now[0])
+    now[0] = 1.5
+    assert not watch.expired()
+    now[0] = 2.5
+    assert watch.expired()
+    watch.feed()
+    assert not watch.expired()
+
+
+def test_missing_sdk_gives_one_line_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'robomaster', None)  # import now fails
+    with pytest.raises(SdkMissing) as error:
+        load_robot_factory()
+    message = str(error.value)
+    assert '\n' not in message
+    assert 'pip install robomaster' in message
+    assert f'{sys.version_info.major}.{sys.version_info.minor}' in message
+
+
+# the adapter with the fake SDK -----------------------------------------------------------
+def test_connects_subscribes_at_the_configured_rates_and_reports_serial(sdk):
+    world, events, _, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    assert events.of('on_connected')[0] == (world.serial, world.ip)
+    robot = world.robots[-1]
+    assert robot.initialize_args == {'conn_type': 'sta', 'proto_type': 'udp', 'sn': None}
+    assert robot.cs == 1  # odometry from the power-on origin survives reconnects
+    freqs = {name: sub.freq for name, sub in robot.subscriptions.items()}
+    assert freqs == {'position': 20, 'attitude': 20, 'velocity': 20, 'imu': 50, 'esc': 10,
+                     'battery': 5}
+    assert 'hit_event' in robot.events
+
+
+def test_telemetry_is_converted_and_handed_to_the_draining_thread(sdk):
+    world, events, _, drainer = sdk
+    world.position = (1.0, 0.5, 0.0)
+    world.attitude = (90.0, 0.0, 0.0)
+    world.velocity = (0.0, 0.0, 0.0, 0.3, 0.1, 0.0)
+    world.imu = (0.0, 0.0, -1.0, 0.0, 0.0, 45.0)
+    world.esc_speed = [120, -120, -120, 120]
+    world.battery = 55
+    assert wait_until(lambda: len(events.of('on_odom')) > 5 and events.of('on_wheels')
+                      and events.of('on_battery') and len(events.of('on_imu')) > 5, 5)
+    odom = events.of('on_odom')[-1][0]
+    assert (odom.x, odom.y) == pytest.approx((1.0, -0.5))
+    assert odom.yaw == pytest.approx(-math.pi / 2)
+    assert (odom.vx, odom.vy) == pytest.approx((0.3, -0.1))
+    assert odom.wz == pytest.approx(-math.radians(45.0))
+    imu = events.of('on_imu')[-1][0]
+    assert imu.az == pytest.approx(G)
+    assert imu.gz == pytest.approx(-math.radians(45.0))
+    assert imu.yaw == pytest.approx(-math.pi / 2)
+    wheels = events.of('on_wheels')[-1][0]
+    # Converted on the SDK thread before the SDK overwrote its list with -9999.
+    assert (wheels.front_right, wheels.front_left, wheels.rear_left, wheels.rear_right) == \
+        (120, 120, 120, 120)
+    assert events.of('on_battery')[-1] == (55.0,)
+    # Hand-off: SDK callbacks ran on the fake's threads, the node's side only on the drainer.
+    assert events.threads == {drainer.thread.ident}
+    assert drainer.thread.ident not in world.callback_threads
+    assert threading.get_ident() not in world.callback_threads
+
+
+def test_armour_hit_becomes_a_collision(sdk):
+    world, events, _, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    world.hit(3, 'water')
+    assert wait_until(lambda: events.of('on_collision'), 5)
+    assert events.of('on_collision')[0] == (3, 'water')
+
+
+def test_drive_and_move_are_sent_in_the_sdk_frame(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    backend.drive(Velocity(0.5, 0.2, 1.0))
+    assert wait_until(lambda: world.drive_calls, 5)
+    assert world.drive_calls[-1] == pytest.approx(
+        {'x': 0.5, 'y': -0.2, 'z': -math.degrees(1.0), 'timeout': None})
+    done = []
+    backend.start_move(MoveRequest(1.0, -0.5, 30.0, 0.5, 30.0), lambda *a: done.append(a))
+    assert wait_until(lambda: world.moves, 5)
+    assert world.moves[-1].kwargs == pytest.approx(
+        {'x': 1.0, 'y': 0.5, 'z': -30.0, 'xy_speed': 0.5, 'z_speed': 30.0})
+    time.sleep(0.3)  # longer than the SDK's wait timeouts the adapter must not use
+    assert world.moves[-1].state == 'action_started'
+    world.moves[-1].finish(True)
+    assert wait_until(lambda: done, 5)
+    assert done[0][0] == MOVE_SUCCEEDED
+
+
+def test_cancel_stops_the_chassis_and_ends_the_move(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    done = []
+    backend.start_move(MoveRequest(2.0, 0.0, 0.0, 0.5, 30.0), lambda *a: done.append(a))
+    assert wait_until(lambda: world.moves, 5)
+    backend.cancel_move()
+    assert wait_until(lambda: done, 5)
+    assert done[0][0] == MOVE_CANCELED
+    assert world.drive_calls[-1] == {'x': 0.0, 'y': -0.0, 'z': -0.0, 'timeout': None}
+
+
+def test_set_mode_reports_the_robots_answer(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    assert backend.set_mode('chassis_lead') is None
+    assert world.modes == ['chassis_lead']
+
+
+def test_silent_link_is_lost_then_reconnected_with_backoff(sdk):
+    world, events, _, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    world.link_up = False
+    assert wait_until(lambda: events.of('on_link_lost'), 5)
+    assert 'no data from the robot' in events.of('on_link_lost')[0][0]
+    attempts = len(world.robots)
+    assert wait_until(lambda: len(world.robots) >= attempts + 2, 5)  # retrying meanwhile
+    world.link_up = True
+    assert wait_until(lambda: len(events.of('on_connected')) == 2, 5)
+    names = [name for name, _ in events.calls if name in ('on_connected', 'on_link_lost')]
+    assert names == ['on_connected', 'on_link_lost', 'on_connected']
+
+
+def test_sdk_exception_is_a_latched_fault_cleared_by_reconnecting(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    world.raise_on_drive = RuntimeError('socket closed')
+    backend.drive(Velocity(0.1, 0.0, 0.0))
+    assert wait_until(lambda: events.of('on_fault_cleared'), 5)
+    detail, latched = events.of('on_fault')[0]
+    assert 'socket closed' in detail and latched
+    names = [name for name, _ in events.calls
+             if name in ('on_fault', 'on_link_lost', 'on_connected', 'on_fault_cleared')]
+    assert names == ['on_connected', 'on_fault', 'on_link_lost', 'on_connected',
+                     'on_fault_cleared']
+
+
+# the whole node in-process, with the fake SDK, over DDS ----------------------------------
+def test_driver_node_on_the_fake_sdk_publishes_over_dds(ros_client):
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.qos import qos_profile_sensor_data
+    from nav_msgs.msg import Odometry
+    from robot_interfaces.msg import RobotEvent, RobotStatus
+    from rm_driver.driver_node import DriverNode
+    from rm_driver.reporting import record_qos
+
+    namespace = 'fake_' + uuid.uuid4().hex[:6]
+    world = FakeWorld()
+    world.position = (2.0, 1.0, 0.0)
+    statuses = ros_client.collect(RobotStatus, f'/{namespace}/status', record_qos(100))
+    events = ros_client.collect(RobotEvent, f'/{namespace}/event', record_qos(100))
+    odoms = ros_client.collect(Odometry, f'/{namespace}/odom', qos_profile_sensor_data)
+    context = Context()
+    rclpy.init(context=context)
+    node = DriverNode(world.factory, context=context, namespace=namespace, parameter_overrides=[
+        Parameter('backend', value='sdk'), Parameter('sdk.link_timeout', value=0.5),
+        Parameter('sdk.reconnect_initial_delay', value=0.1),
+        Parameter('sdk.reconnect_max_delay', value=0.2)])
+    executor = MultiThreadedExecutor(num_threads=4, context=context)
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        assert wait_until(lambda: any(s.status == 'Idle' for s in statuses), 10)
+        assert statuses[-1].robot_serial == world.serial
+        assert statuses[-1].ip_address == world.ip
+        assert wait_until(lambda: odoms, 5)
+        assert (odoms[-1].pose.pose.position.x, odoms[-1].pose.pose.position.y) == \
+            pytest.approx((2.0, -1.0))
+        world.hit(2, 'ir')
+        assert wait_until(lambda: any(e.event_type == 'Collision' for e in events), 5)
+        world.link_up = False
+        assert wait_until(lambda: any(e.event_type == 'ConnectionLost' for e in events), 5)
+        assert wait_until(lambda: statuses[-1].status == 'Disconnected', 5)
+        world.link_up = True
+        assert wait_until(lambda: any(e.event_type == 'ConnectionRestored' for e in events), 5)
+        assert wait_until(lambda: statuses[-1].status == 'Idle', 5)
+    finally:
+        node.shutdown()
+        executor.shutdown(timeout_sec=2.0)
+        node.destroy_node()
+        rclpy.shutdown(context=context)
+        spinner.join(2.0)
