@@ -1,7 +1,7 @@
 -- 001: the manual's five tables (same names and columns) plus what real use needs:
 -- Robots.serial UNIQUE, robot_id and a nullable session_id on the log tables, a
 -- UNIQUE msg_uuid (message ids make every write idempotent), the message's own
--- stamp beside created_at, millisecond UTC times, indexes for the usual queries.
+-- stamp and receive time beside created_at, millisecond UTC times, indexes for the usual queries.
 -- Every statement may be re-run: a migration interrupted half-way can be applied again.
 
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS EventLogs (
     event_type VARCHAR(50) NOT NULL COMMENT 'Collision/Goal/Error/BatteryLow/ConnectionLost/...',
     message TEXT,
     stamp DATETIME(3) NOT NULL COMMENT 'UTC, the message''s own stamp',
+    received_at DATETIME(3) NOT NULL COMMENT 'UTC, when the logger received the message',
     created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) COMMENT 'UTC, when the row was written',
     UNIQUE KEY uq_eventlogs_msg_uuid (msg_uuid),
     KEY ix_eventlogs_session (session_id, stamp),
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS CommandLogs (
     result VARCHAR(20) NOT NULL COMMENT 'Success/Failed/Rejected/Canceled',
     message TEXT,
     stamp DATETIME(3) NOT NULL COMMENT 'UTC, the message''s own stamp',
+    received_at DATETIME(3) NOT NULL COMMENT 'UTC, when the logger received the message',
     created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) COMMENT 'UTC, when the row was written',
     UNIQUE KEY uq_commandlogs_msg_uuid (msg_uuid),
     KEY ix_commandlogs_session (session_id, stamp),

@@ -83,8 +83,9 @@ def test_korean_and_emoji_round_trip_unchanged(fresh_db):
     message = '충돌 발생: 전방 장갑 👊 — "quoted" \'single\' ; -- not a comment'
     fresh_db.query('INSERT INTO Users (user_id, name) VALUES (%s, %s)', ('student2026', name))
     fresh_db.query("INSERT INTO Robots (serial, model_type) VALUES ('SN1', 'EP01')")
-    fresh_db.query("INSERT INTO EventLogs (msg_uuid, robot_id, event_type, message, stamp) "
-                   "VALUES ('e1', 1, 'Collision', %s, '2026-01-12 06:01:04.125')", (message,))
+    fresh_db.query("INSERT INTO EventLogs (msg_uuid, robot_id, event_type, message, stamp, "
+                   "received_at) VALUES ('e1', 1, 'Collision', %s, '2026-01-12 06:01:04.125', "
+                   "'2026-01-12 06:01:04.130')", (message,))
     assert fresh_db.query("SELECT name FROM Users WHERE user_id = 'student2026'")[0][0] == name
     row = fresh_db.query("SELECT message, stamp FROM EventLogs WHERE msg_uuid = 'e1'")[0]
     assert row[0] == message
@@ -94,7 +95,8 @@ def test_korean_and_emoji_round_trip_unchanged(fresh_db):
 def test_duplicate_message_id_is_stored_once(fresh_db):
     fresh_db.query("INSERT INTO Robots (serial, model_type) VALUES ('SN1', 'EP01')")
     insert = ('INSERT IGNORE INTO CommandLogs (msg_uuid, robot_id, command_type, payload, '
-              "result, stamp) VALUES ('c-1', 1, 'Move', %s, 'Success', '2026-01-12 06:01:12')")
+              "result, stamp, received_at) VALUES ('c-1', 1, 'Move', %s, 'Success', "
+              "'2026-01-12 06:01:12', '2026-01-12 06:01:12')")
     fresh_db.query(insert, ('{"x": 1.0}',))
     fresh_db.query(insert, ('{"x": 1.0}',))
     assert fresh_db.query("SELECT COUNT(*) FROM CommandLogs WHERE msg_uuid = 'c-1'")[0][0] == 1

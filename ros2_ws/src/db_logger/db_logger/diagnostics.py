@@ -1,0 +1,44 @@
+"""The logger's health as a diagnostic_msgs status (published on /diagnostics)."""
+
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
+
+from db_logger.writer import WriterStats
+
+BACKLOG_WARN = 10000  # journalled messages: above this the logger is catching up
+
+
+class RateMeter:
+    """Rows per second between two readings of a growing counter."""
+
+    def __init__(self) -> None:
+        self._last = None
+
+    def update(self, count: int, now: float) -> float:
+        last, self._last = self._last, (count, now)
+        if last is None or now <= last[1]:
+            return 0.0
+        return (count - last[0]) / (now - last[1])
+
+
+def logger_status(name: str, database: str, stats: WriterStats, journal_depth: int,
+                  rows_per_second: float) -> DiagnosticStatus:
+    if not stats.connected:
+        level, message = DiagnosticStatus.ERROR, 'database unreachable; journalling'
+    elif journal_depth > BACKLOG_WARN:
+        level, message = DiagnosticStatus.WARN, 'catching up on a backlog'
+    else:
+        level, message = DiagnosticStatus.OK, 'recording'
+    values = {
+        'database': database,
+        'database_connected': str(stats.connected).lower(),
+        'journal_depth': str(journal_depth),
+        'rows_committed': str(stats.rows_committed),
+        'rows_per_second': f'{rows_per_second:.1f}',
+        'reconnects': str(stats.reconnects),
+        'rows_rejected': str(stats.rows_rejected),
+        'last_error': stats.last_error,
+    }
+    return DiagnosticStatus(level=level, name=name, message=message, hardware_id=database,
+                            values=[KeyValue(key=k, value=v) for k, v in values.items()])

@@ -1,0 +1,232 @@
+"""A durable, append-only journal of received messages, acknowledged after commit.
+
+Every message the logger receives is appended here before anything else happens to
+it; the writer reads records in order and acknowledges them once their database
+transaction has committed. After a crash or SIGKILL, whatever was appended and not
+acknowledged is read again on the next start. A record is one write() of
+[length][crc32][seq, receive time, kind][payload], so a killed process leaves
+whole records; a torn tail (power loss) fails its CRC and is cut off.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+_FRAME = struct.Struct('<II')     # body length, crc32(body)
+_HEADER = struct.Struct('<QdB')   # seq, receive time (UNIX s), kind
+SEGMENT_BYTES = 16 * 1024 * 1024
+_SEGMENT_GLOB = 'segment-*.log'
+
+
+class JournalError(RuntimeError):
+    """The journal directory cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Record:
+    seq: int
+    received: float
+    kind: int
+    payload: bytes
+
+
+def _segment_name(first_seq: int) -> str:
+    return f'segment-{first_seq:020d}.log'
+
+
+def _segment_first_seq(path: Path) -> int:
+    return int(path.stem.split('-')[1])
+
+
+class Journal:
+    """Append from any thread; one reader (the writer thread) reads and acknowledges."""
+
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES):
+        self.directory = Path(directory).expanduser()
+        self.segment_bytes = segment_bytes
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.directory / 'lock', os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise JournalError(f'journal_dir {str(self.directory)!r}: {exc.strerror}') from exc
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            owner = os.pread(self._lock_fd, 32, 0).decode(errors='replace').strip()
+            os.close(self._lock_fd)
+            raise JournalError(f'journal_dir {str(self.directory)!r} is in use by another '
+                               f'db_logger (pid {owner or "?"})') from exc
+        os.ftruncate(self._lock_fd, 0)
+        os.pwrite(self._lock_fd, str(os.getpid()).encode(), 0)
+
+        self._append_lock = threading.Lock()
+        self._acked = self._read_ack()
+        segments = sorted(self.directory.glob(_SEGMENT_GLOB), key=_segment_first_seq)
+        last_seq = self._acked
+        for path in segments:
+            last_seq = max(last_seq, self._recover_segment(path))
+        self._next_seq = last_seq + 1
+        if segments and segments[-1].stat().st_size < self.segment_bytes:
+            self._write_path = segments[-1]
+        else:
+            self._write_path = self.directory / _segment_name(self._next_seq)
+        self._write_fd = os.open(self._write_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._write_size = os.fstat(self._write_fd).st_size
+        # reader cursor: (segment path, byte offset); starts at the oldest segment
+        self._read_path: Path = segments[0] if segments else self._write_path
+        self._read_offset = 0
+        self._delivered = self._acked  # highest seq handed to the reader
+
+    # -- appending (subscription callbacks) ---------------------------------------
+
+    def append(self, kind: int, payload: bytes, received: float) -> int:
+        """Write one record durably (one write() call); return its sequence number."""
+        with self._append_lock:
+            seq = self._next_seq
+            body = _HEADER.pack(seq, received, kind) + payload
+            os.write(self._write_fd, _FRAME.pack(len(body), zlib.crc32(body)) + body)
+            self._next_seq = seq + 1
+            self._write_size += _FRAME.size + len(body)
+            if self._write_size >= self.segment_bytes:
+                self._rotate()
+            return seq
+
+    def _rotate(self) -> None:
+        os.fsync(self._write_fd)
+        os.close(self._write_fd)
+        self._write_path = self.directory / _segment_name(self._next_seq)
+        self._write_fd = os.open(self._write_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._write_size = 0
+
+    # -- reading and acknowledging (the writer thread) -----------------------------
+
+    def read(self, max_records: int) -> List[Record]:
+        """The next unread records in order (at most max_records); [] when caught up."""
+        records: List[Record] = []
+        while len(records) < max_records:
+            got, self._read_offset = self._read_segment(
+                self._read_path, self._read_offset, max_records - len(records))
+            # a segment may begin with records acknowledged before a restart
+            records.extend(r for r in got if r.seq > self._delivered)
+            if got:
+                continue
+            with self._append_lock:
+                writing_here = self._read_path == self._write_path
+            nxt = None if writing_here else self._next_segment(self._read_path)
+            if nxt is None:
+                break
+            # rotation happens after a whole write, so an empty read of an older
+            # segment means we are at its end
+            self._read_path, self._read_offset = nxt, 0
+        if records:
+            self._delivered = records[-1].seq
+        return records
+
+    def ack(self, seq: int) -> None:
+        """Records up to seq are committed: remember it, delete finished segments."""
+        if seq <= self._acked:
+            return
+        self._acked = seq
+        tmp = self.directory / 'ack.tmp'
+        with open(tmp, 'wb') as f:
+            f.write(struct.pack('<Q', seq))
+        os.replace(tmp, self.directory / 'ack')
+        with self._append_lock:
+            write_path, next_seq = self._write_path, self._next_seq
+        for path in sorted(self.directory.glob(_SEGMENT_GLOB), key=_segment_first_seq):
+            nxt = self._next_segment(path)
+            last_in_path = (_segment_first_seq(nxt) - 1) if nxt else next_seq - 1
+            if path == write_path or path == self._read_path or last_in_path > seq:
+                break
+            path.unlink()
+
+    def sync(self) -> None:
+        """fsync the segment being written (power-loss durability; a kill needs none)."""
+        with self._append_lock:
+            os.fsync(self._write_fd)
+
+    def depth(self) -> int:
+        """Records appended and not yet acknowledged."""
+        with self._append_lock:
+            return self._next_seq - 1 - self._acked
+
+    @property
+    def last_seq(self) -> int:
+        with self._append_lock:
+            return self._next_seq - 1
+
+    @property
+    def acked(self) -> int:
+        return self._acked
+
+    def close(self) -> None:
+        with self._append_lock:
+            os.fsync(self._write_fd)
+            os.close(self._write_fd)
+        os.close(self._lock_fd)
+
+    # -- internals ------------------------------------------------------------------
+
+    def _read_ack(self) -> int:
+        try:
+            data = (self.directory / 'ack').read_bytes()
+            return struct.unpack('<Q', data)[0] if len(data) == 8 else 0
+        except FileNotFoundError:
+            return 0
+
+    def _next_segment(self, path: Path) -> Optional[Path]:
+        first = _segment_first_seq(path)
+        later = [p for p in self.directory.glob(_SEGMENT_GLOB) if _segment_first_seq(p) > first]
+        return min(later, key=_segment_first_seq) if later else None
+
+    @staticmethod
+    def _read_segment(path: Path, offset: int, limit: int) -> Tuple[List[Record], int]:
+        records: List[Record] = []
+        try:
+            with open(path, 'rb') as f:
+                f.seek(offset)
+                data = f.read(min(limit * 512, 8 * 1024 * 1024) or 4096)
+        except FileNotFoundError:
+            return records, offset
+        pos = 0
+        while len(records) < limit and pos + _FRAME.size <= len(data):
+            length, crc = _FRAME.unpack_from(data, pos)
+            end = pos + _FRAME.size + length
+            if end > len(data):
+                if pos == 0 and length > len(data):
+                    # one record larger than our read: read exactly it
+                    with open(path, 'rb') as f:
+                        f.seek(offset)
+                        data = f.read(_FRAME.size + length)
+                    if len(data) < _FRAME.size + length:
+                        break
+                    continue
+                break  # incomplete: being written right now
+            body = data[pos + _FRAME.size:end]
+            if zlib.crc32(body) != crc:
+                break
+            seq, received, kind = _HEADER.unpack_from(body)
+            records.append(Record(seq, received, kind, bytes(body[_HEADER.size:])))
+            pos = end
+        return records, offset + pos
+
+    def _recover_segment(self, path: Path) -> int:
+        """Cut a torn tail off path; return the last valid seq in it (0 if none)."""
+        offset, last = 0, 0
+        while True:
+            records, new_offset = self._read_segment(path, offset, 10000)
+            if not records:
+                break
+            last = records[-1].seq
+            offset = new_offset
+        if path.stat().st_size > offset:
+            with open(path, 'r+b') as f:
+                f.truncate(offset)
+        return last

@@ -1,0 +1,198 @@
+"""The db_logger node: finds robot topics, journals what arrives, serves sessions.
+
+The ROS side stays thin: a raw subscription callback only appends the serialized
+message to the journal and wakes the writer thread, which decodes and commits.
+Periodic work (graph scans, diagnostics) runs from the spin loop, not from ROS
+timers: the EventsExecutor of these rclpy builds mishandles timers.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from functools import partial
+from typing import Set
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from robot_interfaces.srv import AddUser, EndSession, StartSession
+
+from db_logger.decoding import decode_records, MESSAGE_TYPES, RECORDED_TOPIC_TYPES
+from db_logger.diagnostics import logger_status, RateMeter
+from db_logger.journal import Journal, JournalError
+from db_logger.rows import utc_from_epoch
+from db_logger.sessions import Outcome, SessionStore
+from db_logger.settings import declare, LoggerSettings
+from db_logger.store import DatabaseUnavailable, LogStore
+from db_logger.writer import BatchWriter
+
+DRAIN_BEFORE_SESSION_S = 2.0  # a robot's first status may still be in the journal
+DIAGNOSTICS_PERIOD_S = 1.0
+
+
+class DbLogger(Node):
+
+    def __init__(self) -> None:
+        super().__init__('db_logger')
+        self.settings: LoggerSettings = declare(self)
+        self.journal = Journal(self.settings.journal_dir)
+        self.writer = BatchWriter(
+            self.journal, LogStore(self.settings.db), decode_records, self._log,
+            batch_size=self.settings.batch_size, flush_interval=self.settings.flush_interval)
+        self.sessions = SessionStore(self.settings.db)
+        self._qos = QoSProfile(history=HistoryPolicy.KEEP_LAST,
+                               depth=self.settings.history_depth,
+                               reliability=ReliabilityPolicy.RELIABLE,
+                               durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self._recorded: Set[str] = set()
+        self._rate = RateMeter()
+        self._next_discovery = self._next_diagnostics = time.monotonic()
+        self.get_logger().info(
+            f'db_logger: {self.settings.db.describe()}, journal {self.journal.directory} '
+            f'({self.journal.depth()} messages from before), batch {self.settings.batch_size}')
+        self.writer.start()
+
+        self.create_service(StartSession, '/session/start', self._start_session)
+        self.create_service(EndSession, '/session/end', self._end_session)
+        self.create_service(AddUser, '/user/add', self._add_user)
+        self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+
+    def tick(self) -> None:
+        """Periodic work, called from the spin loop: graph scan, diagnostics."""
+        if self.writer.fatal:
+            raise SystemExit(self.writer.fatal)
+        now = time.monotonic()
+        if now >= self._next_discovery:
+            self._next_discovery = now + self.settings.discovery_period
+            self._discover()
+        if now >= self._next_diagnostics:
+            self._next_diagnostics = now + DIAGNOSTICS_PERIOD_S
+            self._publish_diagnostics()
+
+    # -- recording ----------------------------------------------------------------------
+
+    def _discover(self) -> None:
+        """Subscribe to every robot topic in the graph not yet recorded."""
+        for topic, types in self.get_topic_names_and_types():
+            kinds = [RECORDED_TOPIC_TYPES[t] for t in types if t in RECORDED_TOPIC_TYPES]
+            if not kinds or topic in self._recorded:
+                continue
+            msg_type = MESSAGE_TYPES[kinds[0]]
+            self.create_subscription(msg_type, topic, partial(self._on_message, kinds[0]),
+                                     self._qos, raw=True)
+            self._recorded.add(topic)
+            self.get_logger().info(f'recording {topic} ({msg_type.__name__})')
+
+    def _on_message(self, kind: int, data: bytes) -> None:
+        self.journal.append(kind, data, time.time())
+        self.writer.notify()
+
+    # -- services -------------------------------------------------------------------------
+
+    def _now(self):
+        return utc_from_epoch(self.get_clock().now().nanoseconds * 1e-9)
+
+    def _answer(self, what: str, call) -> Outcome:
+        try:
+            outcome = call()
+        except DatabaseUnavailable as exc:
+            outcome = Outcome(False, f'database unavailable: {exc}')
+        except Exception as exc:  # noqa: B902 - a service answers, it never crashes the node
+            outcome = Outcome(False, f'{what} failed: {exc}')
+        self._log('info' if outcome.success else 'warn', f'{what}: {outcome.message}')
+        return outcome
+
+    def _start_session(self, request, response):
+        self.writer.wait_drained(DRAIN_BEFORE_SESSION_S)
+        outcome = self._answer('/session/start', lambda: self.sessions.start(
+            request.user_id, request.robot_serial, request.note, self._now()))
+        response.success, response.session_id, response.message = (
+            outcome.success, outcome.session_id, outcome.message)
+        return response
+
+    def _end_session(self, request, response):
+        outcome = self._answer('/session/end', lambda: self.sessions.end(
+            request.session_id, request.robot_serial, self._now()))
+        response.success, response.session_id, response.message = (
+            outcome.success, outcome.session_id, outcome.message)
+        return response
+
+    def _add_user(self, request, response):
+        outcome = self._answer('/user/add', lambda: self.sessions.add_user(
+            request.user_id, request.name, request.role))
+        response.success, response.message = outcome.success, outcome.message
+        return response
+
+    # -- health -----------------------------------------------------------------------------
+
+    def _publish_diagnostics(self) -> None:
+        stats = self.writer.stats
+        rate = self._rate.update(stats.rows_committed, time.monotonic())
+        array = DiagnosticArray()
+        array.header.stamp = self.get_clock().now().to_msg()
+        array.status = [logger_status(f'{self.get_name()}: database writer',
+                                      self.settings.db.describe(), stats,
+                                      self.journal.depth(), rate)]
+        self._diagnostics.publish(array)
+
+    def _log(self, level: str, line: str) -> None:
+        # one call site per severity: rclpy refuses a severity change at a call site
+        if level == 'error':
+            self.get_logger().error(line)
+        elif level == 'warn':
+            self.get_logger().warning(line)
+        else:
+            self.get_logger().info(line)
+
+    def close(self) -> None:
+        self.writer.stop()
+        self.sessions.close()
+        self.writer.store.close()
+        self.journal.close()
+
+
+def _executor():
+    """The fastest executor this rclpy has (EventsExecutor: Jazzy and newer)."""
+    try:
+        from rclpy.experimental import EventsExecutor
+        return EventsExecutor()
+    except ImportError:
+        return SingleThreadedExecutor()
+
+
+def main(args=None) -> int:
+    rclpy.init(args=args)
+    node = executor = None
+    code = 0
+    try:
+        node = DbLogger()
+        executor = _executor()
+        executor.add_node(node)
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)
+            node.tick()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, JournalError, ParameterException) as exc:
+        # bad parameters or an unusable journal: one clear line, no traceback
+        print(f'db_logger: {exc}', file=sys.stderr)
+        code = 2
+    except SystemExit as exc:
+        print(f'db_logger: {exc}', file=sys.stderr)
+        code = 3
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""From robot messages to table rows: every value made to fit its column.
+
+Bad input is stored, never dropped, in the normalised forms below; each change
+comes back as a warning that names the field:
+- strings longer than their column are cut to the column's length;
+- payload_json that is not JSON (NaN and Infinity included) becomes {"raw": "<text>"};
+- battery_percent NaN (unknown) becomes NULL silently; infinite or outside 0-100, NULL;
+- an unset (zero) header stamp becomes the receive time;
+- an empty command_id / event_id becomes a UUID derived from the message's content,
+  so a message delivered twice still maps to one row;
+- an empty robot_serial becomes 'UNKNOWN';
+- a status outside RobotStatus's constants is stored as sent.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import List, Optional, Tuple
+
+KNOWN_STATUSES = ('Active', 'Idle', 'Charging', 'Disconnected', 'Error')
+TEXT_BYTES = 65535          # MySQL TEXT holds this many bytes
+SERIAL_CHARS = 64           # Robots.serial
+UUID_CHARS = 64             # msg_uuid
+_NAMESPACE = uuid.UUID('6d3e3d1c-96a0-4d2b-a1e3-6b8f0f0e4c57')  # for derived message ids
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    serial: str
+    model_type: str
+    status: str
+    ip_address: str
+    battery_percent: Optional[float]
+    stamp: datetime
+    received: datetime
+
+
+@dataclass(frozen=True)
+class CommandRow:
+    msg_uuid: str
+    serial: str
+    command_type: str
+    payload: str
+    result: str
+    message: str
+    stamp: datetime
+    received: datetime
+
+
+@dataclass(frozen=True)
+class EventRow:
+    msg_uuid: str
+    serial: str
+    event_type: str
+    message: str
+    stamp: datetime
+    received: datetime
+
+
+Warnings = List[str]
+
+
+def utc_from_epoch(seconds: float) -> datetime:
+    """Naive UTC datetime cut to the millisecond (DATETIME(3) holds no more)."""
+    dt = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
+    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+
+
+def _stamp(header, received: datetime, warnings: Warnings) -> datetime:
+    sec, nanosec = header.stamp.sec, header.stamp.nanosec
+    if sec == 0 and nanosec == 0:
+        warnings.append('header.stamp is zero (unset); stored the receive time')
+        return received
+    return utc_from_epoch(sec + nanosec * 1e-9)
+
+
+def fit(value: str, chars: int, field: str, warnings: Warnings) -> str:
+    """Cut value to a VARCHAR(chars) column."""
+    if len(value) <= chars:
+        return value
+    warnings.append(f'{field} is {len(value)} characters, cut to the column\'s {chars}')
+    return value[:chars]
+
+
+def fit_text(value: str, field: str, warnings: Warnings) -> str:
+    """Cut value to a TEXT column (bytes, at a character boundary)."""
+    data = value.encode('utf-8')
+    if len(data) <= TEXT_BYTES:
+        return value
+    warnings.append(f'{field} is {len(data)} bytes, cut to the column\'s {TEXT_BYTES}')
+    return data[:TEXT_BYTES].decode('utf-8', errors='ignore')
+
+
+def _serial(value: str, warnings: Warnings) -> str:
+    if not value:
+        warnings.append("robot_serial is empty; stored as 'UNKNOWN'")
+        return 'UNKNOWN'
+    return fit(value, SERIAL_CHARS, 'robot_serial', warnings)
+
+
+def _msg_uuid(value: str, field: str, content: str, warnings: Warnings) -> str:
+    if not value:
+        derived = str(uuid.uuid5(_NAMESPACE, content))
+        warnings.append(f'{field} is empty; stored as {derived}, derived from the message')
+        return derived
+    return fit(value, UUID_CHARS, field, warnings)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f'{name} is not JSON')
+
+
+def payload_json(text: str, warnings: Warnings) -> str:
+    """text when it is JSON, else {"raw": text}."""
+    try:
+        json.loads(text, parse_constant=_reject_constant)
+        return text
+    except ValueError as exc:
+        warnings.append(f'payload_json is not JSON ({str(exc)[:80]}); stored as {{"raw": ...}}')
+        return raw_payload(text)
+
+
+def raw_payload(text: str) -> str:
+    return json.dumps({'raw': text}, ensure_ascii=False)
+
+
+def status_row(msg, received: datetime) -> Tuple[StatusRow, Warnings]:
+    warnings: Warnings = []
+    battery: Optional[float] = float(msg.battery_percent)
+    if math.isnan(battery):
+        battery = None
+    elif not 0.0 <= battery <= 100.0:
+        warnings.append(f'battery_percent {battery} is outside 0-100; stored as NULL')
+        battery = None
+    status = fit(msg.status, 20, 'status', warnings)
+    if status not in KNOWN_STATUSES:
+        warnings.append(f'status {status!r} is not one of {", ".join(KNOWN_STATUSES)}; '
+                        'stored as sent')
+    row = StatusRow(
+        serial=_serial(msg.robot_serial, warnings),
+        model_type=fit(msg.model_type, 20, 'model_type', warnings),
+        status=status,
+        ip_address=fit(msg.ip_address, 45, 'ip_address', warnings),
+        battery_percent=battery,
+        stamp=_stamp(msg.header, received, warnings),
+        received=received)
+    return row, warnings
+
+
+def command_row(msg, received: datetime) -> Tuple[CommandRow, Warnings]:
+    warnings: Warnings = []
+    stamp = _stamp(msg.header, received, warnings)
+    content = '|'.join((msg.robot_serial, stamp.isoformat(), msg.command_type,
+                        msg.payload_json, msg.result, msg.message))
+    row = CommandRow(
+        msg_uuid=_msg_uuid(msg.command_id, 'command_id', content, warnings),
+        serial=_serial(msg.robot_serial, warnings),
+        command_type=fit(msg.command_type, 50, 'command_type', warnings),
+        payload=payload_json(msg.payload_json, warnings),
+        result=fit(msg.result, 20, 'result', warnings),
+        message=fit_text(msg.message, 'message', warnings),
+        stamp=stamp,
+        received=received)
+    return row, warnings
+
+
+def event_row(msg, received: datetime) -> Tuple[EventRow, Warnings]:
+    warnings: Warnings = []
+    stamp = _stamp(msg.header, received, warnings)
+    content = '|'.join((msg.robot_serial, stamp.isoformat(), msg.event_type, msg.message))
+    row = EventRow(
+        msg_uuid=_msg_uuid(msg.event_id, 'event_id', content, warnings),
+        serial=_serial(msg.robot_serial, warnings),
+        event_type=fit(msg.event_type, 50, 'event_type', warnings),
+        message=fit_text(msg.message, 'message', warnings),
+        stamp=stamp,
+        received=received)
+    return row, warnings

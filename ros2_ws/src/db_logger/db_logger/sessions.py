@@ -1,0 +1,152 @@
+"""Sessions and users: the SQL behind /session/start, /session/end and /user/add.
+
+Every refusal is an Outcome with success False and a message naming the problem;
+only an unreachable database raises (DatabaseUnavailable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import pymysql
+
+from db_logger.connection import connect, DatabaseConfig
+from db_logger.store import DatabaseUnavailable, describe, is_link_error
+
+ROLES = ('Admin', 'Student')
+
+
+@dataclass(frozen=True)
+class Outcome:
+    success: bool
+    message: str
+    session_id: int = 0
+
+
+def _refuse(message: str) -> Outcome:
+    return Outcome(False, message)
+
+
+class SessionStore:
+    """One kept connection, reopened on demand; each call is one transaction."""
+
+    def __init__(self, config: DatabaseConfig,
+                 opener: Callable[[DatabaseConfig], object] = connect):
+        self.config = config
+        self._opener = opener
+        self._conn = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except pymysql.MySQLError:
+                pass
+            self._conn = None
+
+    def _run(self, work: Callable[[object], Outcome]) -> Outcome:
+        for attempt in (1, 2):  # a kept connection may have gone stale: reopen once
+            try:
+                if self._conn is None:
+                    self._conn = self._opener(self.config)
+            except ConnectionError as exc:
+                raise DatabaseUnavailable(str(exc)) from exc
+            try:
+                with self._conn.cursor() as cur:
+                    outcome = work(cur)
+                (self._conn.commit if outcome.success else self._conn.rollback)()
+                return outcome
+            except pymysql.MySQLError as exc:
+                self.close()
+                if not is_link_error(exc):
+                    raise
+                if attempt == 2:
+                    raise DatabaseUnavailable(describe(exc)) from exc
+        raise AssertionError('unreachable')
+
+    def start(self, user_id: str, robot_serial: str, note: str, now: datetime) -> Outcome:
+        if not user_id:
+            return _refuse('user_id is empty')
+        if not robot_serial:
+            return _refuse('robot_serial is empty')
+        if len(note) > 255:
+            return _refuse(f'note is {len(note)} characters; at most 255')
+
+        def work(cur) -> Outcome:
+            cur.execute('SELECT 1 FROM Users WHERE user_id = %s', (user_id,))
+            if cur.fetchone() is None:
+                return _refuse(f"unknown user '{user_id}' (add it with /user/add)")
+            cur.execute('SELECT robot_id FROM Robots WHERE serial = %s '
+                        'AND status_stamp IS NOT NULL', (robot_serial,))
+            robot = cur.fetchone()
+            if robot is None:
+                return _refuse(f"robot '{robot_serial}' has not reported yet")
+            cur.execute('SELECT session_id FROM Sessions WHERE robot_id = %s '
+                        'AND end_time IS NULL FOR UPDATE', (robot[0],))
+            open_session = cur.fetchone()
+            if open_session is not None:
+                return _refuse(f"robot '{robot_serial}' already in session {open_session[0]}")
+            try:
+                cur.execute('INSERT INTO Sessions (user_id, robot_id, start_time, note) '
+                            'VALUES (%s, %s, %s, %s)', (user_id, robot[0], now, note or None))
+            except pymysql.err.IntegrityError:
+                # another start won the race for this robot (uq_sessions_open_robot)
+                return _refuse(f"robot '{robot_serial}' already in a session")
+            return Outcome(True, f"session {cur.lastrowid} started: '{user_id}' on "
+                                 f"'{robot_serial}'", cur.lastrowid)
+        return self._run(work)
+
+    def end(self, session_id: int, robot_serial: str, now: datetime) -> Outcome:
+        if session_id < 0:
+            return _refuse(f'session_id {session_id} is negative')
+        if session_id == 0 and not robot_serial:
+            return _refuse('give session_id, or robot_serial to end that robot\'s open session')
+
+        def work(cur) -> Outcome:
+            sid = session_id
+            if sid == 0:
+                cur.execute('SELECT s.session_id FROM Sessions s JOIN Robots r '
+                            'USING (robot_id) WHERE r.serial = %s AND s.end_time IS NULL '
+                            'FOR UPDATE', (robot_serial,))
+                row = cur.fetchone()
+                if row is None:
+                    cur.execute('SELECT 1 FROM Robots WHERE serial = %s', (robot_serial,))
+                    if cur.fetchone() is None:
+                        return _refuse(f"unknown robot '{robot_serial}'")
+                    return _refuse(f"robot '{robot_serial}' has no open session")
+                sid = row[0]
+            cur.execute('SELECT s.end_time, r.serial FROM Sessions s JOIN Robots r '
+                        'USING (robot_id) WHERE s.session_id = %s FOR UPDATE', (sid,))
+            row = cur.fetchone()
+            if row is None:
+                return _refuse(f'session {sid} does not exist')
+            end_time, serial = row
+            if robot_serial and serial != robot_serial:
+                return _refuse(f"session {sid} belongs to robot '{serial}', "
+                               f"not '{robot_serial}'")
+            if end_time is not None:
+                return _refuse(f'session {sid} already ended at {end_time:%Y-%m-%d %H:%M:%S} UTC')
+            # never before its start, whatever the clocks did
+            cur.execute('UPDATE Sessions SET end_time = GREATEST(%s, start_time) '
+                        'WHERE session_id = %s', (now, sid))
+            return Outcome(True, f'session {sid} ended', sid)
+        return self._run(work)
+
+    def add_user(self, user_id: str, name: str, role: str) -> Outcome:
+        role = role or 'Student'
+        if not 1 <= len(user_id) <= 50:
+            return _refuse(f'user_id must be 1-50 characters, got {len(user_id)}')
+        if not 1 <= len(name) <= 50:
+            return _refuse(f'name must be 1-50 characters, got {len(name)}')
+        if role not in ROLES:
+            return _refuse(f"role '{role}' is not one of {', '.join(ROLES)}")
+
+        def work(cur) -> Outcome:
+            cur.execute('INSERT INTO Users (user_id, name, role) VALUES (%s, %s, %s) '
+                        'ON DUPLICATE KEY UPDATE name = VALUES(name), role = VALUES(role)',
+                        (user_id, name, role))
+            verb = 'added' if cur.rowcount == 1 else 'updated'
+            return Outcome(True, f"user '{user_id}' {verb} ({role})")
+        return self._run(work)

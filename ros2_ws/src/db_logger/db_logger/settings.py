@@ -1,0 +1,76 @@
+"""The logger's parameters: declared with descriptors, read and checked once at start."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                ParameterType)
+from rclpy.node import Node
+
+from db_logger.connection import DatabaseConfig, password_from
+
+_STRING, _INT, _DOUBLE = (ParameterType.PARAMETER_STRING, ParameterType.PARAMETER_INTEGER,
+                          ParameterType.PARAMETER_DOUBLE)
+
+# name: (default, type, description, range); all read-only: they take effect at start
+PARAMETERS = {
+    'db.host': ('127.0.0.1', _STRING, 'MySQL server host', None),
+    'db.port': (7858, _INT, 'MySQL server port', (1, 65535)),
+    'db.name': ('robot_capstone', _STRING, 'database name', None),
+    'db.user': ('robot_user', _STRING, 'database user (needs SELECT, INSERT, UPDATE, DELETE)',
+                None),
+    'db.password_file': ('', _STRING, 'file holding the password; empty: $ROBOT_DB_PASSWORD',
+                         None),
+    'batch_size': (500, _INT, 'rows per transaction at most', (1, 10000)),
+    'flush_interval': (0.05, _DOUBLE, 's a partial batch waits for more rows', (0.0, 5.0)),
+    'journal_dir': ('', _STRING, 'durable journal directory; empty: $ROS_HOME/db_logger', None),
+    'discovery_period': (1.0, _DOUBLE, 's between graph scans for robot topics', (0.1, 60.0)),
+    'history_depth': (1000, _INT, 'KEEP_LAST depth of status/event/command_result; match the '
+                      'drivers', (1, 100000)),
+}
+
+
+@dataclass(frozen=True)
+class LoggerSettings:
+    db: DatabaseConfig
+    batch_size: int
+    flush_interval: float
+    journal_dir: Path
+    discovery_period: float
+    history_depth: int
+
+
+def _descriptor(name: str, kind: int, description: str, bounds) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(name=name, type=kind, description=description,
+                                     read_only=True)
+    if bounds and kind == _INT:
+        descriptor.integer_range = [IntegerRange(from_value=bounds[0], to_value=bounds[1],
+                                                 step=1)]
+    elif bounds:
+        descriptor.floating_point_range = [FloatingPointRange(from_value=bounds[0],
+                                                              to_value=bounds[1])]
+    return descriptor
+
+
+def declare(node: Node) -> LoggerSettings:
+    """Declare every parameter and return the checked settings (ValueError names the field)."""
+    for name, (default, kind, description, bounds) in PARAMETERS.items():
+        node.declare_parameter(name, default, _descriptor(name, kind, description, bounds))
+    value = {name: node.get_parameter(name).value for name in PARAMETERS}
+    for name in ('db.host', 'db.name', 'db.user'):
+        if not value[name]:
+            raise ValueError(f'{name} is empty')
+    journal_dir = value['journal_dir'] or str(_ros_home() / 'db_logger')
+    return LoggerSettings(
+        db=DatabaseConfig(value['db.host'], value['db.port'], value['db.name'],
+                          value['db.user'], password_from(value['db.password_file'])),
+        batch_size=value['batch_size'], flush_interval=value['flush_interval'],
+        journal_dir=Path(journal_dir).expanduser(),
+        discovery_period=value['discovery_period'], history_depth=value['history_depth'])
+
+
+def _ros_home() -> Path:
+    return Path(os.environ.get('ROS_HOME', Path.home() / '.ros'))

@@ -1,0 +1,239 @@
+"""SQL for the log tables: one transaction per batch over one kept connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import pymysql
+
+from db_logger.connection import connect, DatabaseConfig
+from db_logger.rows import CommandRow, EventRow, StatusRow
+
+REQUIRED_SCHEMA_VERSION = 1
+REQUIRED_MIGRATION = '001_initial_schema.sql'
+
+# Errors that mean "the server or the link is gone".
+_LINK_ERRORS = {2003, 2006, 2013, 2014, 2055, 1053, 1927, 2002}
+# Errors that blame the data of a row (too long, bad value or date, invalid JSON, a
+# failed CHECK or foreign key); any other error blames the server or the schema and
+# is retried later instead, so nothing is set aside for a problem a row did not cause.
+_DATA_ERRORS = {1048, 1264, 1292, 1366, 1406, 1452, 3140, 4025}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The server cannot be reached or dropped the link; retry later."""
+
+
+class SchemaTooOld(RuntimeError):
+    """The database's schema is older than this logger needs."""
+
+
+class RowRejected(RuntimeError):
+    """The server refused a batch because of the data in it."""
+
+
+def _code(exc: BaseException):
+    return exc.args[0] if getattr(exc, 'args', None) else None
+
+
+def is_link_error(exc: BaseException) -> bool:
+    if isinstance(exc, pymysql.err.InterfaceError):
+        return True
+    return isinstance(exc, pymysql.err.OperationalError) and _code(exc) in _LINK_ERRORS
+
+
+def is_data_error(exc: BaseException) -> bool:
+    return isinstance(exc, pymysql.err.DataError) or _code(exc) in _DATA_ERRORS
+
+
+def schema_version(conn) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'")
+        if cur.fetchone()[0] == 0:
+            return 0
+        cur.execute('SELECT COALESCE(MAX(version), 0) FROM schema_migrations')
+        return int(cur.fetchone()[0])
+
+
+def check_schema(conn) -> None:
+    found = schema_version(conn)
+    if found < REQUIRED_SCHEMA_VERSION:
+        raise SchemaTooOld(
+            f'database schema is at version {found}, this logger needs '
+            f'{REQUIRED_SCHEMA_VERSION}: apply {REQUIRED_MIGRATION} and later '
+            f'(ros2 run db_logger migrate)')
+
+
+@dataclass
+class Batch:
+    """Rows decoded from one run of journal records."""
+
+    statuses: List[StatusRow] = field(default_factory=list)
+    commands: List[CommandRow] = field(default_factory=list)
+    events: List[EventRow] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.statuses) + len(self.commands) + len(self.events)
+
+    def serials(self) -> List[str]:
+        rows: Iterable = (*self.statuses, *self.commands, *self.events)
+        return sorted({r.serial for r in rows})
+
+
+_UPSERT_STATUS = (
+    'INSERT INTO Robots (serial, model_type, ip_address, status, battery_percent, '
+    'status_stamp, last_seen) VALUES (%s, %s, %s, %s, %s, %s, %s) '
+    # an older status never overwrites a newer one; status_stamp is assigned last
+    # because MySQL evaluates these assignments left to right
+    'ON DUPLICATE KEY UPDATE '
+    'model_type = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
+    'VALUES(model_type), model_type), '
+    'ip_address = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
+    'VALUES(ip_address), ip_address), '
+    'status = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
+    'VALUES(status), status), '
+    'battery_percent = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
+    'VALUES(battery_percent), battery_percent), '
+    'last_seen = GREATEST(COALESCE(last_seen, VALUES(last_seen)), VALUES(last_seen)), '
+    'status_stamp = GREATEST(COALESCE(status_stamp, VALUES(status_stamp)), VALUES(status_stamp))')
+
+# A robot first seen through a command or event, before any status.
+_INSERT_UNREPORTED_ROBOT = (
+    "INSERT INTO Robots (serial, model_type, status) VALUES (%s, 'Unknown', 'Unknown') "
+    'ON DUPLICATE KEY UPDATE serial = serial')
+
+# ON DUPLICATE KEY (not INSERT IGNORE): a message delivered twice is a no-op, while
+# every other error (a vanished robot, bad data) still raises instead of vanishing.
+_INSERT_COMMAND = (
+    'INSERT INTO CommandLogs (msg_uuid, robot_id, session_id, command_type, payload, result, '
+    'message, stamp, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) '
+    'ON DUPLICATE KEY UPDATE msg_uuid = msg_uuid')
+_INSERT_EVENT = (
+    'INSERT INTO EventLogs (msg_uuid, robot_id, session_id, event_type, message, stamp, '
+    'received_at) VALUES (%s, %s, %s, %s, %s, %s, %s) '
+    'ON DUPLICATE KEY UPDATE msg_uuid = msg_uuid')
+
+
+class LogStore:
+    """Writes batches of rows; raises DatabaseUnavailable or RowRejected, never half-commits."""
+
+    def __init__(self, config: DatabaseConfig,
+                 opener: Callable[[DatabaseConfig], object] = connect):
+        self.config = config
+        self._opener = opener
+        self._conn = None
+        self._robot_ids: Dict[str, int] = {}
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    def open(self) -> None:
+        """Connect and check the schema (SchemaTooOld is final, ConnectionError is not)."""
+        conn = self._opener(self.config)
+        try:
+            check_schema(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._robot_ids.clear()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except pymysql.MySQLError:
+                pass  # the link is already gone
+            self._conn = None
+
+    def write(self, batch: Batch) -> int:
+        """Commit batch in one transaction; return the rows it holds."""
+        if self._conn is None:
+            raise DatabaseUnavailable('not connected')
+        try:
+            with self._conn.cursor() as cur:
+                self._upsert_statuses(cur, batch.statuses)
+                ids = self._robot_ids_for(cur, batch)
+                sessions = self._sessions_for(cur, batch, ids)
+                if batch.commands:
+                    cur.executemany(_INSERT_COMMAND, [
+                        (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
+                         r.command_type, r.payload, r.result, r.message, r.stamp, r.received)
+                        for r in batch.commands])
+                if batch.events:
+                    cur.executemany(_INSERT_EVENT, [
+                        (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
+                         r.event_type, r.message, r.stamp, r.received)
+                        for r in batch.events])
+            self._conn.commit()
+            return len(batch)
+        except pymysql.MySQLError as exc:
+            self._rollback()
+            self._robot_ids.clear()  # a robot row may have been deleted under us
+            if is_data_error(exc):
+                raise RowRejected(describe(exc)) from exc
+            self.close()
+            raise DatabaseUnavailable(describe(exc)) from exc
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.rollback()
+        except pymysql.MySQLError:
+            self.close()
+
+    def _robot_ids_for(self, cur, batch: Batch) -> Dict[str, int]:
+        missing = [s for s in batch.serials() if s not in self._robot_ids]
+        if missing:
+            # statuses were upserted already; this adds robots known only by their logs
+            cur.executemany(_INSERT_UNREPORTED_ROBOT, [(s,) for s in missing])
+            cur.execute('SELECT serial, robot_id FROM Robots WHERE serial IN (%s)'
+                        % ', '.join(['%s'] * len(missing)), missing)
+            self._robot_ids.update(cur.fetchall())
+        return self._robot_ids
+
+    @staticmethod
+    def _upsert_statuses(cur, statuses: Sequence[StatusRow]) -> None:
+        # only the newest status per robot matters for its row
+        newest: Dict[str, StatusRow] = {}
+        last_seen: Dict[str, datetime] = {}
+        for row in statuses:
+            if row.serial not in newest or row.stamp >= newest[row.serial].stamp:
+                newest[row.serial] = row
+            last_seen[row.serial] = max(last_seen.get(row.serial, row.received), row.received)
+        if newest:
+            cur.executemany(_UPSERT_STATUS, [
+                (r.serial, r.model_type, r.ip_address, r.status, r.battery_percent, r.stamp,
+                 last_seen[r.serial]) for r in newest.values()])
+
+    @staticmethod
+    def _sessions_for(cur, batch: Batch, ids: Dict[str, int]
+                      ) -> Callable[[int, datetime], Optional[int]]:
+        """A lookup (robot_id, stamp) -> the session containing that stamp, or None."""
+        logged = [*batch.commands, *batch.events]
+        by_robot: Dict[int, List[Tuple[datetime, Optional[datetime], int]]] = {}
+        if logged:
+            robot_ids = sorted({ids[r.serial] for r in logged})
+            cur.execute(
+                'SELECT robot_id, start_time, end_time, session_id FROM Sessions '
+                'WHERE robot_id IN (%s) AND start_time <= %%s '
+                'AND (end_time IS NULL OR end_time >= %%s)' % ', '.join(['%s'] * len(robot_ids)),
+                (*robot_ids, max(r.stamp for r in logged), min(r.stamp for r in logged)))
+            for robot_id, start, end, session_id in cur.fetchall():
+                by_robot.setdefault(robot_id, []).append((start, end, session_id))
+
+        def lookup(robot_id: int, stamp: datetime) -> Optional[int]:
+            matches = [(start, sid) for start, end, sid in by_robot.get(robot_id, ())
+                       if start <= stamp and (end is None or stamp <= end)]
+            return max(matches)[1] if matches else None
+        return lookup
+
+
+def describe(exc: BaseException) -> str:
+    """'(code) text' for a server error, the text otherwise."""
+    if getattr(exc, 'args', None) and len(exc.args) >= 2:
+        return f'({exc.args[0]}) {exc.args[1]}'
+    return str(exc) or type(exc).__name__
