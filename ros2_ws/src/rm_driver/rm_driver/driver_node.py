@@ -9,15 +9,17 @@ backend (sim_backend.py or sdk_adapter.py). Backend events arrive on the executo
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import threading
+import time
 from typing import Any, Callable, List, Optional
 
 import rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -37,6 +39,12 @@ from rm_driver.reporting import RobotReporter
 from rm_driver.robot_state import BatteryLowDetector, StatusTracker, VelocityGate
 from rm_driver.sdk_adapter import SdkBackend, SdkMissing, load_robot_factory
 from rm_driver.sim_backend import SimBackend
+
+try:
+    from rclpy.executors import ExternalShutdownException
+except ImportError:  # Foxy (Python 3.8, the SDK's last Python) predates it
+    class ExternalShutdownException(Exception):  # type: ignore[no-redef]
+        """Never raised: stands in for the Humble+ exception."""
 
 VELOCITY = CommandResult.TYPE_VELOCITY
 
@@ -105,12 +113,19 @@ class DriverNode(Node):
         timer.cancel()  # armed by the first moving cmd_vel
         return timer
 
+    @property
+    def busy(self) -> bool:
+        """A move goal has not finished yet."""
+        return self._moves.busy
+
     def shutdown(self) -> None:
-        """Stop the chassis and release the robot."""
+        """Stop the chassis, end a running move (its result is published) and release
+        the robot. Idempotent."""
         with self._lock:
             if self._gate.moving:
                 self._backend.drive(Velocity())
-        self._moves.fail_active('driver shutting down')
+                self._gate.reset()
+        self._moves.fail_active('driver shutting down: chassis stopped')
         self._backend.close()
 
     # status --------------------------------------------------------------------------
@@ -290,23 +305,46 @@ class DriverNode(Node):
                 self._backend.set_link_timeout(self._params['sdk.link_timeout'])
 
 
+def _init_rclpy(args: Optional[List[str]]) -> None:
+    """Init without rclpy's signal handlers: on SIGINT/SIGTERM the driver must still
+    stop the chassis and publish the running move's result before the context dies."""
+    try:
+        from rclpy.signals import SignalHandlerOptions
+    except ImportError:  # Foxy: rclpy's own handler (the move's result may be lost)
+        rclpy.init(args=args)
+        return
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+
+
 def main(args: Optional[List[str]] = None) -> None:
-    rclpy.init(args=args)
+    _init_rclpy(args)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     node: Optional[DriverNode] = None
+    # Blocking move and set_mode calls must not starve telemetry: several threads.
+    executor = MultiThreadedExecutor(num_threads=4)
     exit_code = 0
     try:
         node = DriverNode()
-        executor = MultiThreadedExecutor(num_threads=4)
         executor.add_node(node)
-        executor.spin()
+        while not stop.is_set() and rclpy.ok():
+            executor.spin_once(timeout_sec=0.1)  # returns often enough to see `stop`
+        node.shutdown()
+        deadline = time.monotonic() + 2.0
+        linger = time.monotonic() + 0.3
+        while rclpy.ok() and time.monotonic() < deadline and \
+                (node.busy or time.monotonic() < linger):
+            executor.spin_once(timeout_sec=0.05)  # let the move's result go out
     except (ParameterError, SdkMissing) as error:
         print(f'rm_driver: {error}', file=sys.stderr)
         exit_code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
         if node is not None:
             node.shutdown()
+    finally:
+        executor.shutdown(timeout_sec=2.0)
+        if node is not None:
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()

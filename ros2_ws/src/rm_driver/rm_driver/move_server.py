@@ -123,18 +123,22 @@ class MoveServer:
         request = move_request(*fields)
         active: Optional[_ActiveMove] = None
         try:
-            active = self._start(goal_handle, request)
-            if active is not None:
-                self._wait(active)
+            try:
+                active = self._start(goal_handle, request)
+                if active is not None:
+                    self._wait(active)
+            finally:
+                with self._lock:
+                    self._active = None
+                self._on_active(False)
+            if active is None:
+                active = _ActiveMove(goal_handle, request,
+                                     MoveProgress(request, (0.0, 0.0, 0.0)))
+                active.done(MOVE_FAILED, self._refusal() or 'the robot cannot move now')
+            return self._finish(active, move_payload(*fields))
         finally:
             with self._lock:
-                self._active = None
-                self._reserved = False
-            self._on_active(False)
-        if active is None:
-            active = _ActiveMove(goal_handle, request, MoveProgress(request, (0.0, 0.0, 0.0)))
-            active.done(MOVE_FAILED, self._refusal() or 'the robot cannot move now')
-        return self._finish(active, move_payload(*fields))
+                self._reserved = False  # only now: busy covers publishing the result
 
     def _start(self, goal_handle: ServerGoalHandle,
                request: MoveRequest) -> Optional[_ActiveMove]:

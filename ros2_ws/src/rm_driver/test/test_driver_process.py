@@ -275,3 +275,18 @@ def test_sdk_backend_without_the_sdk_exits_with_one_install_line(nodes):
     assert process.popen.wait(20) == 2
     lines = [line for line in process.output().splitlines() if line.strip()]
     assert len(lines) == 1 and 'pip install robomaster' in lines[0]
+
+
+def test_sigint_during_a_move_stops_and_still_reports_the_move(nodes, ros_client):
+    driver = Driver(nodes, ros_client)
+    feedback = []
+    handle = send_goal(driver.move_client(), feedback, x=2.0)
+    assert handle.accepted
+    result_future = handle.get_result_async()
+    assert wait_until(lambda: len(feedback) > 3, 5)
+    assert driver.process.stop() == 0   # SIGINT, a clean exit
+    assert wait_until(result_future.done, 5)
+    assert result_future.result().status == GoalStatus.STATUS_ABORTED
+    assert wait_until(lambda: driver.results_of('Move'), 5)
+    move = driver.results_of('Move')[0]
+    assert (move.result, move.message) == ('Failed', 'driver shutting down: chassis stopped')
