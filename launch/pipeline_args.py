@@ -174,7 +174,8 @@ def parse_params_file(text: str, base_dir: Optional[Path] = None) -> Path:
     return path
 
 
-def parse_pipeline_args(values: Mapping[str, str], base_dir: Optional[Path] = None) -> PipelineArgs:
+def parse_pipeline_args(values: Mapping[str, str],
+                        base_dir: Optional[Path] = None) -> PipelineArgs:
     """Check every argument (missing ones take DEFAULTS); unknown names are refused."""
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:

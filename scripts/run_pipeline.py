@@ -21,6 +21,7 @@ and the exit status is 1, naming it. Bad arguments exit 2 before anything starts
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib.util
 import json
 import os
@@ -35,6 +36,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROG = 'run_pipeline'
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _load_pipeline_args():
@@ -109,6 +111,19 @@ def child_environment(environ: Mapping[str, str]) -> Dict[str, str]:
     return env
 
 
+def _end_with_parent() -> None:
+    """In the child before exec: SIGTERM it if the supervisor dies (even by SIGKILL).
+
+    Without this, a supervisor killed outright would leave its nodes running.
+    Linux only; elsewhere the children simply outlive a killed supervisor.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 class Supervisor:
     """Runs the children; stops them all on a signal or when one of them ends."""
 
@@ -131,7 +146,8 @@ class Supervisor:
                 break
             # Own session: a terminal's Ctrl-C reaches only us, and we stop the
             # children in order (drivers first, db_logger last).
-            popen = subprocess.Popen(command.argv, env=self.env, start_new_session=True)
+            popen = subprocess.Popen(command.argv, env=self.env, start_new_session=True,
+                                     preexec_fn=_end_with_parent)
             self.children.append((command, popen))
             print(f'{PROG}: started {command.label} pid {popen.pid}', flush=True)
         exit_code = 0

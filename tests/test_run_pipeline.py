@@ -30,7 +30,9 @@ STATUS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
 
 
 def start_supervisor(tmp_path: Path, *arguments: str, env=None) -> NodeProcess:
-    return NodeProcess([sys.executable, str(SUPERVISOR), *arguments],
+    # --stop-timeout below NodeProcess.stop's 10 s: the supervisor ends its children
+    # itself before the test would kill it.
+    return NodeProcess([sys.executable, str(SUPERVISOR), '--stop-timeout', '5', *arguments],
                        tmp_path / 'logs' / 'run_pipeline.log', env=env or ros_env())
 
 
@@ -166,6 +168,17 @@ def test_a_node_that_dies_stops_the_others_and_fails(tmp_path, ros_client):
         assert '/ep02/rm_driver' in supervisor.output()
         assert 'exited unexpectedly' in supervisor.output()
         assert gone(children['/ep01/rm_driver'])
+    finally:
+        supervisor.stop()
+
+
+def test_nodes_end_when_the_supervisor_is_killed(tmp_path):
+    """SIGKILL leaves the supervisor no chance to clean up: its nodes must end anyway."""
+    supervisor = start_supervisor(tmp_path, 'robots:=ep01', 'logger:=false')
+    try:
+        children = started_children(supervisor, 1)
+        supervisor.kill()
+        assert wait_until(lambda: gone(children['/ep01/rm_driver']), 15.0)
     finally:
         supervisor.stop()
 
