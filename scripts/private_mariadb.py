@@ -7,7 +7,7 @@ that directory. `start` also creates the database, a least-privilege application
 user (SELECT/INSERT/UPDATE/DELETE) and a migration user (DDL on that database
 only), whose generated passwords are kept in files beside the data, mode 0600.
 
-    scripts/private_mariadb.py start [--migrate] | stop | status | env
+    scripts/private_mariadb.py start [--migrate [--seed]] | stop | status | env
 """
 
 from __future__ import annotations
@@ -188,8 +188,8 @@ class PrivateMariaDB:
         return Credentials('127.0.0.1', self.port, user, self._password_file(user), database)
 
 
-def _migrate(db: PrivateMariaDB, database: str) -> int:
-    """Apply migrations with the installed `migrate` tool (db_logger package)."""
+def _migrate(db: PrivateMariaDB, database: str, seed: bool) -> int:
+    """Apply migrations (and the seed data) with the installed `migrate` tool."""
     creds = db.credentials(MIGRATION_USER, database)
     migrate = REPO_ROOT / 'ros2_ws' / 'install' / 'db_logger' / 'lib' / 'db_logger' / 'migrate'
     if not migrate.exists():
@@ -197,7 +197,7 @@ def _migrate(db: PrivateMariaDB, database: str) -> int:
         return 1
     return subprocess.call([str(migrate), '--host', creds.host, '--port', str(creds.port),
                             '--user', creds.user, '--password-file', str(creds.password_file),
-                            '--database', database])
+                            '--database', database, *(['--seed'] if seed else [])])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--port', type=int, default=int(os.environ.get('ROBOT_DB_PORT', 7858)))
     parser.add_argument('--database', default=DATABASE)
     parser.add_argument('--migrate', action='store_true', help='apply migrations after start')
+    parser.add_argument('--seed', action='store_true', help='with --migrate: add test_admin')
     args = parser.parse_args(argv)
     db = PrivateMariaDB(args.dir, args.port)
     try:
@@ -215,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             db.create_database(args.database)
             print(f'private MariaDB running: 127.0.0.1:{db.port}, socket {db.socket}, '
                   f'data {db.datadir}')
-            return _migrate(db, args.database) if args.migrate else 0
+            return _migrate(db, args.database, args.seed) if args.migrate else 0
         if args.action == 'stop':
             db.stop()
             print('private MariaDB stopped')

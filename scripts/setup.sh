@@ -82,6 +82,17 @@ patch_cmake_exports() {
 }
 
 build_workspace() {
+    # Python sources are symlinked into install/ (--symlink-install): only package
+    # metadata, interfaces, CMake files and the sql/ file list need a rebuild.
+    local stamp="$ROOT/ros2_ws/install/.build-inputs.sha256" want
+    want=$(cd "$ROOT" && { find ros2_ws/src sql \( -name setup.py -o -name setup.cfg \
+            -o -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' \
+            -o -name '*.action' -o -path '*/resource/*' \) -type f -print0 | sort -z \
+            | xargs -0 sha256sum; find sql -name '*.sql' | sort; } | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+        say "workspace up to date (ros2_ws/install)"
+        return
+    fi
     say "colcon build (ros2_ws)"
     (
         # shellcheck disable=SC1091
@@ -92,6 +103,7 @@ build_workspace() {
             --event-handlers console_direct- console_stderr- summary+ \
             --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF
     )
+    echo "$want" > "$stamp"
 }
 
 start=$(date +%s)

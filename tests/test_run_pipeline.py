@@ -7,40 +7,21 @@ listens to their status topics; the tests signal and kill by PID.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
-from typing import Dict
 
 import psutil
 import pytest
-import yaml
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 import run_pipeline
-from tests.support.processes import REPO_ROOT, NodeProcess, ros_env
+from tests.support.pipeline import start_pipeline, start_supervisor, started_children, SUPERVISOR
+from tests.support.processes import REPO_ROOT, ros_env
 from tests.support.ros_client import wait_until
 
-SUPERVISOR = REPO_ROOT / 'scripts' / 'run_pipeline.py'
-STARTED = re.compile(r'started (\S+) pid (\d+)')
 STATUS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def start_supervisor(tmp_path: Path, *arguments: str, env=None) -> NodeProcess:
-    # --stop-timeout below NodeProcess.stop's 10 s: the supervisor ends its children
-    # itself before the test would kill it.
-    return NodeProcess([sys.executable, str(SUPERVISOR), '--stop-timeout', '5', *arguments],
-                       tmp_path / 'logs' / 'run_pipeline.log', env=env or ros_env())
-
-
-def started_children(supervisor: NodeProcess, count: int, timeout: float = 20.0) -> Dict[str, int]:
-    """{label: pid} once the supervisor has reported `count` children started."""
-    assert wait_until(lambda: len(STARTED.findall(supervisor.output())) >= count, timeout), \
-        supervisor.output()
-    return {label: int(pid) for label, pid in STARTED.findall(supervisor.output())}
 
 
 def gone(pid: int) -> bool:
@@ -185,17 +166,7 @@ def test_nodes_end_when_the_supervisor_is_killed(tmp_path):
 
 def test_whole_pipeline_records_the_robot(tmp_path, fresh_db):
     """db_logger and a sim driver from one params file: the robot reaches the database."""
-    params = yaml.safe_load((REPO_ROOT / 'config' / 'pipeline.yaml').read_text())
-    logger = params['db_logger']['ros__parameters']
-    logger['db'].update(name=fresh_db.name, user=fresh_db.app.user,
-                        password_file=str(fresh_db.app.password_file))
-    logger['journal_dir'] = str(tmp_path / 'journal')
-    params_file = tmp_path / 'pipeline.yaml'
-    params_file.write_text(yaml.safe_dump(params))
-
-    supervisor = start_supervisor(
-        tmp_path, f'params_file:={params_file}', 'robots:=ep01=PIPETEST01',
-        f'db_host:={fresh_db.app.host}', f'db_port:={fresh_db.app.port}')
+    supervisor = start_pipeline(fresh_db, tmp_path, 'robots:=ep01=PIPETEST01')
     try:
         children = started_children(supervisor, 2)
         assert set(children) == {'/db_logger', '/ep01/rm_driver'}

@@ -26,6 +26,7 @@ setup(
         'console_scripts': [
             'db_logger = db_logger.logger_node:main',
             'migrate = db_logger.migrate:main',
+            'session_report = db_logger.session_report:main',
         ],
     },
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,3 +55,19 @@ def connect(config: DatabaseConfig, timeout: float = 5.0) -> pymysql.connections
     except pymysql.MySQLError as exc:
         code, text = (exc.args + ('',))[:2] if len(exc.args) >= 1 else ('', str(exc))
         raise ConnectionError(f'cannot connect to {config.describe()}: ({code}) {text}') from exc
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, default_user: str) -> None:
+    """--host --port --user --password-file --database, defaulting to $ROBOT_DB_*."""
+    env = os.environ.get
+    parser.add_argument('--host', default=env('ROBOT_DB_HOST', '127.0.0.1'))
+    parser.add_argument('--port', type=int, default=int(env('ROBOT_DB_PORT', '7858')))
+    parser.add_argument('--user', default=default_user)
+    parser.add_argument('--password-file', default=env('ROBOT_DB_PASSWORD_FILE', ''),
+                        help=f'file holding the password; else ${PASSWORD_ENV}')
+    parser.add_argument('--database', default=env('ROBOT_DB_NAME', 'robot_capstone'))
+
+
+def config_from_arguments(args: argparse.Namespace) -> DatabaseConfig:
+    return DatabaseConfig(args.host, args.port, args.database, args.user,
+                          password_from(args.password_file))

@@ -22,7 +22,7 @@ from typing import List, Optional
 
 import pymysql
 
-from db_logger.connection import connect, DatabaseConfig, password_from
+from db_logger.connection import add_connection_arguments, config_from_arguments, connect
 
 MIGRATION_NAME = re.compile(r'^(\d{3})_([A-Za-z0-9_]+)\.sql$')
 
@@ -182,15 +182,9 @@ def apply_seed(conn: pymysql.connections.Connection, seed_dir: Path) -> List[str
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog='migrate', description='Apply pending schema migrations (sql/NNN_name.sql).')
-    parser.add_argument('--host', default=env('ROBOT_DB_HOST', '127.0.0.1'))
-    parser.add_argument('--port', type=int, default=int(env('ROBOT_DB_PORT', '7858')))
-    parser.add_argument('--user', default=env('ROBOT_DB_MIGRATION_USER', 'robot_migrator'))
-    parser.add_argument('--password-file', default=env('ROBOT_DB_PASSWORD_FILE', ''),
-                        help='file holding the password; else $ROBOT_DB_PASSWORD')
-    parser.add_argument('--database', default=env('ROBOT_DB_NAME', 'robot_capstone'))
+    add_connection_arguments(parser, os.environ.get('ROBOT_DB_MIGRATION_USER', 'robot_migrator'))
     parser.add_argument('--sql-dir', type=Path, default=None,
                         help='directory of NNN_name.sql files (default: the installed ones)')
     parser.add_argument('--seed', action='store_true',
@@ -200,8 +194,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args, _unknown = parser.parse_known_args(argv)
     sql_dir = args.sql_dir or default_sql_dir()
     try:
-        config = DatabaseConfig(args.host, args.port, args.database, args.user,
-                                password_from(args.password_file))
+        config = config_from_arguments(args)
         conn = connect(config)
         try:
             migrator = Migrator(conn, sql_dir)

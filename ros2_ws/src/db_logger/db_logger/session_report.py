@@ -1,0 +1,92 @@
+"""Print a session's rows the way the manual's section 5 shows them (mysql tables).
+
+    ros2 run db_logger session_report --latest            # the newest session
+    ros2 run db_logger session_report --session 3 [--host ... --password-file ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional, Sequence
+
+import pymysql
+
+from db_logger.connection import add_connection_arguments, config_from_arguments, connect
+
+QUERIES = (
+    ('Robots', 'SELECT r.robot_id, r.serial, r.model_type, r.ip_address, r.status, '
+               'r.battery_percent, r.last_seen FROM Robots r JOIN Sessions s USING (robot_id) '
+               'WHERE s.session_id = %s'),
+    ('Sessions', 'SELECT session_id, user_id, robot_id, start_time, end_time, note '
+                 'FROM Sessions WHERE session_id = %s'),
+    ('CommandLogs', 'SELECT command_id, session_id, command_type, payload, result, message, '
+                    'stamp, created_at FROM CommandLogs WHERE session_id = %s ORDER BY stamp'),
+    ('EventLogs', 'SELECT log_id, session_id, event_type, message, stamp, created_at '
+                  'FROM EventLogs WHERE session_id = %s ORDER BY stamp'),
+)
+
+
+def format_table(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A mysql-client style table; NULL for None, times to the millisecond."""
+    def cell(value) -> str:
+        if value is None:
+            return 'NULL'
+        if hasattr(value, 'strftime'):
+            return value.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]
+        return str(value)
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    rule = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
+
+    def line(values: List[str]) -> str:
+        return '| ' + ' | '.join(v.ljust(w) for v, w in zip(values, widths)) + ' |'
+    body = [rule, line(list(columns)), rule, *(line(r) for r in cells), rule]
+    count = len(rows)
+    return '\n'.join(body) + f'\n{count} row{"s" if count != 1 else ""} in set'
+
+
+def report(conn, session_id: Optional[int]) -> str:
+    with conn.cursor() as cur:
+        if session_id is None:
+            cur.execute('SELECT MAX(session_id) FROM Sessions')
+            session_id = cur.fetchone()[0]
+            if session_id is None:
+                raise LookupError('there is no session yet')
+        parts = []
+        for table, sql in QUERIES:
+            cur.execute(sql, (session_id,))
+            rows = cur.fetchall()
+            if table == 'Sessions' and not rows:
+                raise LookupError(f'session {session_id} does not exist')
+            columns = [d[0] for d in cur.description]
+            parts.append(f'mysql> SELECT ... FROM {table} -- session {session_id}\n'
+                         + format_table(columns, rows))
+    return '\n\n'.join(parts)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog='session_report', description=__doc__.split('\n')[0])
+    add_connection_arguments(parser, os.environ.get('ROBOT_DB_USER', 'robot_user'))
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument('--session', type=int, help='session_id')
+    which.add_argument('--latest', action='store_true', help='the newest session')
+    args, _ros_args = parser.parse_known_args(argv)
+    try:
+        conn = connect(config_from_arguments(args))
+    except (ConnectionError, ValueError) as exc:
+        print(f'session_report: {exc}', file=sys.stderr)
+        return 1
+    try:
+        print(report(conn, None if args.latest else args.session))
+        return 0
+    except (LookupError, pymysql.MySQLError) as exc:
+        print(f'session_report: {exc}', file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The main command: on a fresh machine, set up what is missing, start the private
+# MariaDB (migrations and the manual's test_admin applied), start the pipeline
+# (ros2 launch where it exists, else scripts/run_pipeline.py with the same
+# parameters file), run the manual's scenario through ROS (session for
+# test_admin, move 1 m forward at 0.5 m/s, end the session) and print the
+# session's rows. Extra arguments go to the pipeline, e.g. robots:=ep01.
+#
+#   scripts/run.sh             # sim robot /robot, private MariaDB on 127.0.0.1:7858
+#   KEEP_RUNNING=1 scripts/run.sh   # leave the pipeline up afterwards (Ctrl-C stops it)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+say() { printf '[run] %s\n' "$*"; }
+
+bash scripts/setup.sh
+# shellcheck disable=SC1091
+source scripts/env.sh
+export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
+export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$(( RANDOM % 100 + 1 ))}
+say "ROS_DOMAIN_ID=$ROS_DOMAIN_ID (export it in another terminal to watch the topics)"
+
+port=${ROBOT_DB_PORT:-7858}
+python scripts/private_mariadb.py start --port "$port" --migrate --seed
+# the nodes read the password from the environment; it never goes on a command line
+ROBOT_DB_PASSWORD=$(cat .local/mariadb/robot_user.password)
+export ROBOT_DB_PASSWORD
+
+mkdir -p .local/logs
+log=.local/logs/pipeline-$(date +%Y%m%d-%H%M%S).log
+if command -v ros2 >/dev/null 2>&1 && ros2 launch --help >/dev/null 2>&1; then
+    ros2 launch launch/pipeline.launch.py db_port:="$port" "$@" >"$log" 2>&1 &
+else
+    python scripts/run_pipeline.py db_port:="$port" "$@" >"$log" 2>&1 &
+fi
+pipeline=$!
+stop_pipeline() {
+    if kill -0 "$pipeline" 2>/dev/null; then
+        say "stopping the pipeline (pid $pipeline)"
+        kill -INT "$pipeline" && wait "$pipeline" || true
+    fi
+}
+trap stop_pipeline EXIT
+say "pipeline started (pid $pipeline), log: $log"
+
+# the scenario drives the first robot of robots:= (default: robot)
+robot=robot
+for arg in "$@"; do
+    case "$arg" in robots:=*) robot=${arg#robots:=}; robot=${robot%%,*}; robot=${robot%%=*} ;; esac
+done
+if ! ros2_ws/install/rm_driver/lib/rm_driver/scenario --robot "/$robot" --user-id test_admin \
+        --distance 1.0 --speed 0.5 --timeout 30; then
+    say "the scenario failed; the pipeline log follows"
+    tail -n 40 "$log"
+    exit 1
+fi
+
+ros2_ws/install/db_logger/lib/db_logger/session_report --latest --port "$port" \
+    --password-file .local/mariadb/robot_user.password
+
+if [ -n "${KEEP_RUNNING:-}" ]; then
+    say "pipeline still running; Ctrl-C stops it"
+    wait "$pipeline" || true
+fi
+stop_pipeline
+say "done; the private MariaDB keeps running (scripts/private_mariadb.py stop ends it)"
