@@ -131,11 +131,9 @@ def test_a_robot_appearing_later_is_picked_up(fresh_db, start_logger, robot_fact
     assert logger.wait_for_output('connected to', 15.0), logger.output()
     time.sleep(1.0)  # the logger has scanned the graph at least once without this robot
     late = robot_factory('/ep07', 'SN-LATE')
-    appeared = time.monotonic()
     late.status('Idle')
     late.event(event_type='Collision', message='armor 1 hit')
     assert wait_count(fresh_db, 'SELECT COUNT(*) FROM EventLogs', 1, timeout=10.0) == 1
-    assert time.monotonic() - appeared < 10.0
     assert '/ep07/event' in logger.output()
 
 

@@ -262,10 +262,14 @@ def test_parameters_are_validated_at_start_and_at_param_set(nodes, ros_client):
     assert not bad_timeout.successful and 'cmd_vel_timeout' in bad_timeout.reason
     assert set_param('odom_rate', 50).successful
     time.sleep(0.5)   # let the old 20 Hz timer go
-    count, started = len(driver.odoms), time.monotonic()
-    assert wait_until(lambda: time.monotonic() - started >= 1.0, 2)
-    rate = (len(driver.odoms) - count) / (time.monotonic() - started)
-    assert 35 < rate < 60
+    count = len(driver.odoms)
+    assert wait_until(lambda: len(driver.odoms) >= count + 31, 10)
+    # the stamps' spacing, not a count per wall second: a loaded machine delays
+    # deliveries, while the median interval still tells 50 Hz (20 ms) from 20 Hz (50 ms)
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9
+              for m in driver.odoms[count:count + 31]]
+    intervals = sorted(b - a for a, b in zip(stamps, stamps[1:]))
+    assert 0.015 < intervals[len(intervals) // 2] < 0.03, intervals
 
 
 @pytest.mark.skipif(__import__('importlib').util.find_spec('robomaster') is not None,
