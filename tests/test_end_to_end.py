@@ -129,3 +129,26 @@ def test_two_robots_at_once_each_in_its_own_session(fresh_db, tmp_path):
         assert fresh_db.query('SELECT COUNT(*) FROM CommandLogs')[0][0] == 2
     finally:
         pipeline.stop()
+
+
+def test_an_unreachable_database_at_start_leaves_the_drivers_running(fresh_db, tmp_path,
+                                                                     ros_client):
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from robot_interfaces.msg import RobotStatus
+
+    from tests.support.fixtures import free_port
+    statuses = ros_client.collect(RobotStatus, '/ep01/status', QoSProfile(
+        depth=10, reliability=ReliabilityPolicy.RELIABLE,
+        durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    pipeline = start_pipeline(fresh_db, tmp_path, 'robots:=ep01=NODBSN',
+                              f'db_port:={free_port()}')  # nothing listens there
+    try:
+        started_children(pipeline, 2)
+        # the logger says so once per attempt and keeps trying; nobody is stopped
+        assert wait_until(lambda: pipeline.output().count('retrying in') >= 2, 20.0), \
+            pipeline.output()
+        assert wait_until(lambda: len(statuses) >= 2, 15.0)
+        assert pipeline.alive()
+        assert 'Connection refused' in pipeline.output()
+    finally:
+        pipeline.stop()

@@ -1,0 +1,42 @@
+"""The README's SQL runs on the schema as written (docs that cannot drift)."""
+
+import re
+
+from db_logger.migrate import split_statements
+from tests.support.processes import REPO_ROOT
+
+
+def readme_sql_blocks(name: str):
+    text = (REPO_ROOT / name).read_text(encoding='utf-8')
+    return re.findall(r'```sql\n(.*?)```', text, flags=re.S)
+
+
+def test_the_readmes_queries_run_on_the_schema(fresh_db):
+    fresh_db.query("INSERT INTO Users (user_id, name, role) VALUES ('test_admin', 'T', 'Admin')")
+    fresh_db.query("INSERT INTO Robots (serial, model_type, status) VALUES ('SN1', 'EP01', 'Idle')")
+    fresh_db.query("INSERT INTO Sessions (session_id, user_id, robot_id) VALUES (3, 'test_admin', 1)")
+    fresh_db.query("INSERT INTO CommandLogs (msg_uuid, robot_id, session_id, command_type, payload, "
+                   "result, stamp, received_at) VALUES ('c1', 1, 3, 'Move', '{}', 'Failed', "
+                   "UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))")
+    fresh_db.query("INSERT INTO EventLogs (msg_uuid, robot_id, session_id, event_type, message, "
+                   "stamp, received_at) VALUES ('e1', 1, 3, 'Collision', 'hit', UTC_TIMESTAMP(3), "
+                   "UTC_TIMESTAMP(3))")
+    blocks = readme_sql_blocks('README.md')
+    assert blocks, 'README.md has no ```sql block'
+    statements = [s for block in blocks for s in split_statements(block)]
+    results = [fresh_db.query(statement) for statement in statements]
+    assert len(results) == 3
+    session_log, robots, per_user = results
+    assert [row[0] for row in session_log] == ['command', 'event']
+    assert robots[0][0] == 'SN1' and robots[0][4] == 1   # one collision today
+    assert per_user[0][1] == 3 and per_user[0][3] == 1   # one failed move
+
+
+def test_the_korean_readme_keeps_the_same_sql():
+    ko = REPO_ROOT / 'README.ko.md'
+    if not ko.exists():
+        return
+    strip = [re.sub(r'^\s*--.*$', '', b, flags=re.M).split() for b in readme_sql_blocks('README.md')]
+    strip_ko = [re.sub(r'^\s*--.*$', '', b, flags=re.M).split()
+                for b in readme_sql_blocks('README.ko.md')]
+    assert strip_ko == strip
