@@ -103,7 +103,8 @@ class PrivateMariaDB:
                 return
             time.sleep(0.1)
         tail = self.log_file.read_text(errors='replace')[-600:] if self.log_file.exists() else ''
-        raise MariaDBError(f'mariadbd did not start on port {self.port} in {timeout:.0f} s: {tail}')
+        raise MariaDBError(
+            f'mariadbd did not start on port {self.port} in {timeout:.0f} s: {tail}')
 
     def stop(self, timeout: float = 30.0) -> None:
         pid = self.pid()

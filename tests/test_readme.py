@@ -12,12 +12,13 @@ def readme_sql_blocks(name: str):
 
 
 def test_the_readmes_queries_run_on_the_schema(fresh_db):
-    fresh_db.query("INSERT INTO Users (user_id, name, role) VALUES ('test_admin', 'T', 'Admin')")
-    fresh_db.query("INSERT INTO Robots (serial, model_type, status) VALUES ('SN1', 'EP01', 'Idle')")
-    fresh_db.query("INSERT INTO Sessions (session_id, user_id, robot_id) VALUES (3, 'test_admin', 1)")
-    fresh_db.query("INSERT INTO CommandLogs (msg_uuid, robot_id, session_id, command_type, payload, "
-                   "result, stamp, received_at) VALUES ('c1', 1, 3, 'Move', '{}', 'Failed', "
-                   "UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))")
+    fresh_db.query("INSERT INTO Users (user_id, name) VALUES ('test_admin', 'T')")
+    fresh_db.query("INSERT INTO Robots (serial, model_type) VALUES ('SN1', 'EP01')")
+    fresh_db.query("INSERT INTO Sessions (session_id, user_id, robot_id) "
+                   "VALUES (3, 'test_admin', 1)")
+    fresh_db.query("INSERT INTO CommandLogs (msg_uuid, robot_id, session_id, command_type, "
+                   "payload, result, stamp, received_at) VALUES ('c1', 1, 3, 'Move', '{}', "
+                   "'Failed', UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))")
     fresh_db.query("INSERT INTO EventLogs (msg_uuid, robot_id, session_id, event_type, message, "
                    "stamp, received_at) VALUES ('e1', 1, 3, 'Collision', 'hit', UTC_TIMESTAMP(3), "
                    "UTC_TIMESTAMP(3))")
@@ -36,7 +37,7 @@ def test_the_korean_readme_keeps_the_same_sql():
     ko = REPO_ROOT / 'README.ko.md'
     if not ko.exists():
         return
-    strip = [re.sub(r'^\s*--.*$', '', b, flags=re.M).split() for b in readme_sql_blocks('README.md')]
-    strip_ko = [re.sub(r'^\s*--.*$', '', b, flags=re.M).split()
-                for b in readme_sql_blocks('README.ko.md')]
-    assert strip_ko == strip
+    def without_comments(name):
+        return [re.sub(r'^\s*--.*$', '', block, flags=re.M).split()
+                for block in readme_sql_blocks(name)]
+    assert without_comments('README.ko.md') == without_comments('README.md')

@@ -90,6 +90,17 @@ def discover(sql_dir: Path) -> List[Migration]:
     return found
 
 
+def schema_version(conn) -> int:
+    """The highest migration recorded in the database (0 before the first)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM information_schema.tables "
+                    "WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'")
+        if cur.fetchone()[0] == 0:
+            return 0
+        cur.execute('SELECT COALESCE(MAX(version), 0) FROM schema_migrations')
+        return int(cur.fetchone()[0])
+
+
 def default_sql_dir() -> Path:
     """The installed share/db_logger/sql, or the repo's sql/ when run from source."""
     try:
@@ -110,13 +121,7 @@ class Migrator:
         self.migrations = discover(sql_dir)
 
     def current_version(self) -> int:
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT COUNT(*) FROM information_schema.tables "
-                        "WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'")
-            if cur.fetchone()[0] == 0:
-                return 0
-            cur.execute('SELECT COALESCE(MAX(version), 0) FROM schema_migrations')
-            return int(cur.fetchone()[0])
+        return schema_version(self.conn)
 
     def pending(self) -> List[Migration]:
         current = self.current_version()

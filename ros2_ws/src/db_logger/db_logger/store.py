@@ -9,6 +9,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import pymysql
 
 from db_logger.connection import connect, DatabaseConfig
+from db_logger.migrate import schema_version
 from db_logger.rows import CommandRow, EventRow, StatusRow
 
 REQUIRED_SCHEMA_VERSION = 1
@@ -46,16 +47,6 @@ def is_link_error(exc: BaseException) -> bool:
 
 def is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, pymysql.err.DataError) or _code(exc) in _DATA_ERRORS
-
-
-def schema_version(conn) -> int:
-    with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.tables "
-                    "WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'")
-        if cur.fetchone()[0] == 0:
-            return 0
-        cur.execute('SELECT COALESCE(MAX(version), 0) FROM schema_migrations')
-        return int(cur.fetchone()[0])
 
 
 def check_schema(conn) -> None:

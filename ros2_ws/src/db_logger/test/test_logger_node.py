@@ -64,8 +64,8 @@ def test_commands_and_events_land_in_the_open_session(fresh_db, start_logger, ro
     during = robot.result()
     goal = robot.event(event_type='Goal', message='도착')
     assert wait_count(fresh_db, 'SELECT COUNT(*) FROM EventLogs', 1) == 1
-    ended = ros_client.call(EndSession, '/session/end', EndSession.Request(session_id=0,
-                                                                          robot_serial='SN-EP01'))
+    ended = ros_client.call(EndSession, '/session/end',
+                            EndSession.Request(session_id=0, robot_serial='SN-EP01'))
     assert ended.success and ended.session_id == started.session_id, ended.message
     after = robot.result()
     assert wait_count(fresh_db, 'SELECT COUNT(*) FROM CommandLogs', 3) == 3
@@ -137,8 +137,8 @@ def test_a_robot_appearing_later_is_picked_up(fresh_db, start_logger, robot_fact
     assert '/ep07/event' in logger.output()
 
 
-def test_nothing_is_lost_or_doubled_when_the_database_goes_away(tmp_path, start_logger,
-                                                                 robot_factory):
+def test_nothing_is_lost_or_doubled_when_the_database_goes_away(
+        tmp_path, start_logger, robot_factory):
     # a server of its own, so stopping it leaves the other tests alone
     from private_mariadb import PrivateMariaDB
     from tests.support.fixtures import free_port, TestDatabase
@@ -253,8 +253,8 @@ def test_health_is_published_on_diagnostics(fresh_db, start_logger, robot_factor
     assert set(values) >= {'rows_per_second', 'last_error', 'database'}
 
 
-def test_a_schema_older_than_needed_stops_the_logger_naming_the_migration(empty_db,
-                                                                         start_logger):
+def test_a_schema_older_than_needed_stops_the_logger_naming_the_migration(
+        empty_db, start_logger):
     logger = start_logger(empty_db)
     assert wait_until(lambda: not logger.alive(), 20.0), logger.output()
     assert logger.popen.returncode != 0

@@ -162,8 +162,8 @@ def test_migration_files_are_numbered_without_gaps(tmp_path):
 def test_statement_splitter_respects_quotes_and_comments():
     sql = ("-- a comment; with a semicolon\nCREATE TABLE t (c VARCHAR(5) COMMENT 'a;b''c');\n"
            "INSERT INTO t VALUES ('x;y'); # trailing; comment\n")
-    assert split_statements(sql) == ["CREATE TABLE t (c VARCHAR(5) COMMENT 'a;b''c')",
-                                      "INSERT INTO t VALUES ('x;y')"]
+    assert split_statements(sql) == [
+        "CREATE TABLE t (c VARCHAR(5) COMMENT 'a;b''c')", "INSERT INTO t VALUES ('x;y')"]
 
 
 def test_migrator_reports_pending_versions(empty_db):

@@ -153,8 +153,11 @@ def test_add_user_validates_and_upserts(sessions, fresh_db):
         "user 'student2026' added (Student)"
     assert sessions.add_user('student2026', '김학생', 'Admin').message == \
         "user 'student2026' updated (Admin)"
-    assert sessions.add_user('x', 'X', 'Root').message == "role 'Root' is not one of Admin, Student"
-    assert sessions.add_user('', 'X', '').message == 'user_id must be 1-50 characters, got 0'
-    assert sessions.add_user('u' * 51, 'X', '').message == 'user_id must be 1-50 characters, got 51'
+    assert sessions.add_user('x', 'X', 'Root').message == \
+        "role 'Root' is not one of Admin, Student"
+    assert sessions.add_user('', 'X', '').message == \
+        'user_id must be 1-50 characters, got 0'
+    assert sessions.add_user('u' * 51, 'X', '').message == \
+        'user_id must be 1-50 characters, got 51'
     assert fresh_db.query("SELECT name, role FROM Users WHERE user_id = 'student2026'") == \
         [('김학생', 'Admin')]
