@@ -34,9 +34,6 @@ def test_the_readmes_queries_run_on_the_schema(fresh_db):
 
 
 def test_the_korean_readme_keeps_the_same_sql():
-    ko = REPO_ROOT / 'README.ko.md'
-    if not ko.exists():
-        return
     def without_comments(name):
         return [re.sub(r'^\s*--.*$', '', block, flags=re.M).split()
                 for block in readme_sql_blocks(name)]
