@@ -18,14 +18,15 @@ import json
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import List, Optional, Tuple
+from datetime import datetime, timedelta
+from typing import Callable, List, Optional, Tuple
 
 KNOWN_STATUSES = ('Active', 'Idle', 'Charging', 'Disconnected', 'Error')
 TEXT_BYTES = 65535          # MySQL TEXT holds this many bytes
 SERIAL_CHARS = 64           # Robots.serial
 UUID_CHARS = 64             # msg_uuid
 _NAMESPACE = uuid.UUID('6d3e3d1c-96a0-4d2b-a1e3-6b8f0f0e4c57')  # for derived message ids
+_EPOCH = datetime(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,7 @@ Warnings = List[str]
 
 def utc_from_epoch(seconds: float) -> datetime:
     """Naive UTC datetime cut to the millisecond (DATETIME(3) holds no more)."""
-    dt = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(tzinfo=None)
-    return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
+    return _EPOCH + timedelta(milliseconds=int(seconds * 1000))
 
 
 def _stamp(header, received: datetime, warnings: Warnings) -> datetime:
@@ -75,7 +75,8 @@ def _stamp(header, received: datetime, warnings: Warnings) -> datetime:
     if sec == 0 and nanosec == 0:
         warnings.append('header.stamp is zero (unset); stored the receive time')
         return received
-    return utc_from_epoch(sec + nanosec * 1e-9)
+    # integer milliseconds: a float of seconds would blur the last digit
+    return _EPOCH + timedelta(milliseconds=sec * 1000 + nanosec // 1000000)
 
 
 def fit(value: str, chars: int, field: str, warnings: Warnings) -> str:
@@ -102,9 +103,9 @@ def _serial(value: str, warnings: Warnings) -> str:
     return fit(value, SERIAL_CHARS, 'robot_serial', warnings)
 
 
-def _msg_uuid(value: str, field: str, content: str, warnings: Warnings) -> str:
+def _msg_uuid(value: str, field: str, content: Callable[[], str], warnings: Warnings) -> str:
     if not value:
-        derived = str(uuid.uuid5(_NAMESPACE, content))
+        derived = str(uuid.uuid5(_NAMESPACE, content()))
         warnings.append(f'{field} is empty; stored as {derived}, derived from the message')
         return derived
     return fit(value, UUID_CHARS, field, warnings)
@@ -154,10 +155,10 @@ def status_row(msg, received: datetime) -> Tuple[StatusRow, Warnings]:
 def command_row(msg, received: datetime) -> Tuple[CommandRow, Warnings]:
     warnings: Warnings = []
     stamp = _stamp(msg.header, received, warnings)
-    content = '|'.join((msg.robot_serial, stamp.isoformat(), msg.command_type,
-                        msg.payload_json, msg.result, msg.message))
     row = CommandRow(
-        msg_uuid=_msg_uuid(msg.command_id, 'command_id', content, warnings),
+        msg_uuid=_msg_uuid(msg.command_id, 'command_id', lambda: '|'.join((
+            msg.robot_serial, stamp.isoformat(), msg.command_type, msg.payload_json,
+            msg.result, msg.message)), warnings),
         serial=_serial(msg.robot_serial, warnings),
         command_type=fit(msg.command_type, 50, 'command_type', warnings),
         payload=payload_json(msg.payload_json, warnings),
@@ -171,9 +172,9 @@ def command_row(msg, received: datetime) -> Tuple[CommandRow, Warnings]:
 def event_row(msg, received: datetime) -> Tuple[EventRow, Warnings]:
     warnings: Warnings = []
     stamp = _stamp(msg.header, received, warnings)
-    content = '|'.join((msg.robot_serial, stamp.isoformat(), msg.event_type, msg.message))
     row = EventRow(
-        msg_uuid=_msg_uuid(msg.event_id, 'event_id', content, warnings),
+        msg_uuid=_msg_uuid(msg.event_id, 'event_id', lambda: '|'.join((
+            msg.robot_serial, stamp.isoformat(), msg.event_type, msg.message)), warnings),
         serial=_serial(msg.robot_serial, warnings),
         event_type=fit(msg.event_type, 50, 'event_type', warnings),
         message=fit_text(msg.message, 'message', warnings),
