@@ -158,8 +158,8 @@ def main(argv: List[str]) -> int:
           f'{args.rate} Hz, battery at {args.battery_rate} Hz, {psutil.cpu_count()} cores):')
     print(f'  CPU % of one core: mean {statistics.mean(cpu):.1f}, peak {max(cpu):.1f}')
     print(f'  RSS MB:            mean {statistics.mean(rss):.1f}, peak {max(rss):.1f}')
-    print('  received msg/s:    ' + ', '.join(f'{name} {value:.1f}'
-                                             for name, value in rates.items()))
+    print('  received msg/s:    '
+          + ', '.join(f'{name} {value:.1f}' for name, value in rates.items()))
     return 0
 
 

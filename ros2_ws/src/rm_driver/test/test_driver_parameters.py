@@ -23,8 +23,8 @@ def test_every_default_passes_its_own_check():
     ('odom_frame', '/odom', 'frame id'),
     ('sim.battery_drain_rate', -1.0, '[0, 100] %/s'),
 ])
-def test_bad_values_are_refused_naming_the_parameter_and_the_allowed_values(name, value,
-                                                                          mentions):
+def test_bad_values_are_refused_naming_the_parameter_and_the_allowed_values(
+        name, value, mentions):
     reason = validate(name, value)
     assert reason is not None
     assert reason.startswith(f'{name} = {value!r}')
