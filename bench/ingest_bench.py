@@ -21,7 +21,8 @@ rate of the highest passing step. Flat-out figures are reported beside it.
 
 Run it only inside a private network namespace (it refuses otherwise):
   cd /work/main && source scripts/env.sh && export ROS_DOMAIN_ID=45 &&
-  unshare -n sh -c 'ip link set lo up && python bench/ingest_bench.py [--quick]'
+  unshare -n sh -c 'ip link set lo up && exec python bench/ingest_bench.py [--quick] [--nice -10]'
+(--nice -10 on a shared machine: see bench/README.md)
 """
 
 from __future__ import annotations
@@ -312,19 +313,28 @@ class Bench:
             time.sleep(0.2)
         return False
 
-    def wait_drain(self, prefix: str, expected: int) -> tuple[int, float]:
-        """Poll the row count until all arrived, or no progress for --stall s (bounded)."""
+    def wait_drain(self, prefix: str, expected: int, meter) -> tuple[int, float, tuple]:
+        """Poll the row count until all arrived, or no progress for --stall s (bounded).
+
+        Also returns the marks taken when the last row arrived, so CPU figures cover
+        the work and not the wait for rows that never come."""
         start = time.monotonic()
         last_n, last_change = -1, start
+        marks = self.end_marks(meter)
         while True:
             n = self.db.count_prefix(prefix)
             now = time.monotonic()
             if n != last_n:
                 last_n, last_change = n, now
+                marks = self.end_marks(meter)
             if n >= expected or now - last_change > self.args.stall or \
                     now - start > self.args.max_drain:
-                return n, now - start
+                return n, now - start, marks
             time.sleep(0.1)
+
+    def end_marks(self, meter) -> tuple:
+        db_mark = self.db_meter.mark() if getattr(self, 'db_meter', None) else None
+        return meter.mark(), self.sys.mark(), meter.threads(), db_mark
 
     def ours_scenario(self, pubs, meter, rate_total: float, per_pub: int, label: str) -> dict:
         scenario = self.next_scenario()
@@ -334,10 +344,8 @@ class Bench:
         th0 = meter.threads()
         db_m0 = self.db_meter.mark() if self.db_meter else None
         pub, published = self.publish(pubs, scenario, rate_total, per_pub)
-        n, waited = self.wait_drain(prefix, pub['published'])
-        m1 = meter.mark()
-        s1 = self.sys.mark()
-        threads = meter.thread_window(th0, meter.threads(), m1 - m0)
+        n, waited, (m1, s1, th1, db_m1) = self.wait_drain(prefix, pub['published'], meter)
+        threads = meter.thread_window(th0, th1, m1 - m0)
         rows = self.db.scenario_rows(prefix)
         lost, dup, unexpected = self.check_ids(published, [r[0] for r in rows],
                                                self.tag, scenario)
@@ -366,7 +374,7 @@ class Bench:
         out['logger_threads'] = threads
         out['machine'] = self.sys.window(s0, s1)
         if self.db_meter:
-            out['mariadbd'] = self.db_meter.window(db_m0, self.db_meter.mark())
+            out['mariadbd'] = self.db_meter.window(db_m0, db_m1)
         self.judge(out, rate_total)
         log(self.describe(out))
         return out
@@ -539,19 +547,20 @@ class Bench:
         expected = pub['published']
         start = time.monotonic()
         last_n, last_change = -1, start
+        marks = (meter.mark(), self.sys.mark(), meter.threads())
         while True:
             now_counts = self.bare_counts(sub)
             n = sum(now_counts[t][0] - before[t][0] for t in now_counts)
             now = time.monotonic()
             if n != last_n:
                 last_n, last_change = n, now
+                marks = (meter.mark(), self.sys.mark(), meter.threads())
             if n >= expected or now - last_change > min(self.args.stall, 3.0) or \
                     now - start > self.args.max_drain:
                 break
             time.sleep(0.1)
-        m1 = meter.mark()
-        s1 = self.sys.mark()
-        threads = meter.thread_window(th0, meter.threads(), m1 - m0)
+        m1, s1, th1 = marks   # when the last message arrived: not the idle wait after it
+        threads = meter.thread_window(th0, th1, m1 - m0)
         t_end = max(c[1] for c in now_counts.values())
         out = dict(pub, label=label, sink='bare', rows=n, distinct=None,
                    lost=max(0, expected - n), duplicated=max(0, n - expected), unexpected=0,
