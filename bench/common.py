@@ -137,7 +137,8 @@ class JsonLineProcess:
                     if ev.get('event') == kind and all(ev.get(k) == v for k, v in match.items()):
                         return self._events.pop(i)
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                exited = self.proc.poll() is not None and not self._reader.is_alive()
+                if remaining <= 0 or exited:
                     return None
                 self._cond.wait(min(remaining, 0.5))
 

@@ -266,7 +266,8 @@ class Bench:
             't_first': min(d['t_first'] for d in dones),
             't_last': max(d['t_last'] for d in dones),
         }
-        out['publish_rate'] = round(out['published'] / max(1e-9, out['t_last'] - out['t_first']), 1)
+        span = max(1e-9, out['t_last'] - out['t_first'])
+        out['publish_rate'] = round(out['published'] / span, 1)
         return out, published
 
     @staticmethod
