@@ -46,11 +46,26 @@ def _segment_first_seq(path: Path) -> int:
 
 
 class Journal:
-    """Append from any thread; one reader (the writer thread) reads and acknowledges."""
+    """Append from any thread; one reader reads and acknowledges.
 
-    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES):
+    The reader may be this object or, with appender=False, another process's: the
+    two share only the files (segments, ack), so the db_logger's writer process
+    reads what its node appends.
+    """
+
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES,
+                 appender: bool = True):
         self.directory = Path(directory).expanduser()
         self.segment_bytes = segment_bytes
+        self._append_lock = threading.Lock()
+        self._acked = self._read_ack()
+        self._delivered = self._acked  # highest seq handed to the reader
+        segments = self._segments()
+        self._read_path: Optional[Path] = segments[0] if segments else None
+        self._read_offset = 0
+        if not appender:
+            self._lock_fd = self._write_fd = -1
+            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(self.directory / 'lock', os.O_RDWR | os.O_CREAT, 0o644)
@@ -66,9 +81,6 @@ class Journal:
         os.ftruncate(self._lock_fd, 0)
         os.pwrite(self._lock_fd, str(os.getpid()).encode(), 0)
 
-        self._append_lock = threading.Lock()
-        self._acked = self._read_ack()
-        segments = sorted(self.directory.glob(_SEGMENT_GLOB), key=_segment_first_seq)
         last_seq = self._acked
         for path in segments:
             last_seq = max(last_seq, self._recover_segment(path))
@@ -79,10 +91,7 @@ class Journal:
             self._write_path = self.directory / _segment_name(self._next_seq)
         self._write_fd = os.open(self._write_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self._write_size = os.fstat(self._write_fd).st_size
-        # reader cursor: (segment path, byte offset); starts at the oldest segment
-        self._read_path: Path = segments[0] if segments else self._write_path
-        self._read_offset = 0
-        self._delivered = self._acked  # highest seq handed to the reader
+        self._read_path = self._read_path or self._write_path
 
     # -- appending (subscription callbacks) ---------------------------------------
 
@@ -110,6 +119,11 @@ class Journal:
     def read(self, max_records: int) -> List[Record]:
         """The next unread records in order (at most max_records); [] when caught up."""
         records: List[Record] = []
+        if self._read_path is None:  # a reader that started before the first append
+            segments = self._segments()
+            if not segments:
+                return records
+            self._read_path = segments[0]
         while len(records) < max_records:
             got, self._read_offset = self._read_segment(
                 self._read_path, self._read_offset, max_records - len(records))
@@ -117,13 +131,11 @@ class Journal:
             records.extend(r for r in got if r.seq > self._delivered)
             if got:
                 continue
-            with self._append_lock:
-                writing_here = self._read_path == self._write_path
-            nxt = None if writing_here else self._next_segment(self._read_path)
+            nxt = self._next_segment(self._read_path)
             if nxt is None:
                 break
-            # rotation happens after a whole write, so an empty read of an older
-            # segment means we are at its end
+            # the appender starts a segment only after its last whole write to the
+            # previous one: an empty read of a segment that has a successor is its end
             self._read_path, self._read_offset = nxt, 0
         if records:
             self._delivered = records[-1].seq
@@ -138,12 +150,10 @@ class Journal:
         with open(tmp, 'wb') as f:
             f.write(struct.pack('<Q', seq))
         os.replace(tmp, self.directory / 'ack')
-        with self._append_lock:
-            write_path, next_seq = self._write_path, self._next_seq
-        for path in sorted(self.directory.glob(_SEGMENT_GLOB), key=_segment_first_seq):
-            nxt = self._next_segment(path)
-            last_in_path = (_segment_first_seq(nxt) - 1) if nxt else next_seq - 1
-            if path == write_path or path == self._read_path or last_in_path > seq:
+        segments = self._segments()
+        # the newest segment may still be written to; never delete it
+        for path, nxt in zip(segments, segments[1:]):
+            if path == self._read_path or _segment_first_seq(nxt) - 1 > seq:
                 break
             path.unlink()
 
@@ -153,9 +163,8 @@ class Journal:
             os.fsync(self._write_fd)
 
     def depth(self) -> int:
-        """Records appended and not yet acknowledged."""
-        with self._append_lock:
-            return self._next_seq - 1 - self._acked
+        """Records appended and not yet acknowledged (appender side)."""
+        return self.last_seq - self.acked
 
     @property
     def last_seq(self) -> int:
@@ -164,13 +173,15 @@ class Journal:
 
     @property
     def acked(self) -> int:
-        return self._acked
+        """The last acknowledged seq, by whichever process reads this journal."""
+        return max(self._acked, self._read_ack())
 
     def close(self) -> None:
-        with self._append_lock:
-            os.fsync(self._write_fd)
-            os.close(self._write_fd)
-        os.close(self._lock_fd)
+        if self._write_fd >= 0:
+            with self._append_lock:
+                os.fsync(self._write_fd)
+                os.close(self._write_fd)
+            os.close(self._lock_fd)
 
     # -- internals ------------------------------------------------------------------
 
@@ -180,6 +191,9 @@ class Journal:
             return struct.unpack('<Q', data)[0] if len(data) == 8 else 0
         except FileNotFoundError:
             return 0
+
+    def _segments(self) -> List[Path]:
+        return sorted(self.directory.glob(_SEGMENT_GLOB), key=_segment_first_seq)
 
     def _next_segment(self, path: Path) -> Optional[Path]:
         first = _segment_first_seq(path)

@@ -1,7 +1,7 @@
 """The db_logger node: finds robot topics, journals what arrives, serves sessions.
 
 The ROS side stays thin: a raw subscription callback only appends the serialized
-message to the journal and wakes the writer thread, which decodes and commits.
+message to the journal; the writer process (writer_process.py) decodes and commits.
 Periodic work (graph scans, diagnostics) runs from the spin loop, not from ROS
 timers: the EventsExecutor of these rclpy builds mishandles timers.
 """
@@ -21,14 +21,14 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from robot_interfaces.srv import AddUser, EndSession, StartSession
 
-from db_logger.decoding import decode_records, MESSAGE_TYPES, RECORDED_TOPIC_TYPES
+from db_logger.decoding import MESSAGE_TYPES, RECORDED_TOPIC_TYPES
 from db_logger.diagnostics import logger_status, RateMeter
 from db_logger.journal import Journal, JournalError
 from db_logger.rows import utc_from_epoch
 from db_logger.sessions import Outcome, SessionStore
 from db_logger.settings import declare, LoggerSettings
-from db_logger.store import DatabaseUnavailable, LogStore
-from db_logger.writer import BatchWriter
+from db_logger.store import DatabaseUnavailable
+from db_logger.writer_process import wait_acked, WriterProcess
 
 DRAIN_BEFORE_SESSION_S = 2.0  # a robot's first status may still be in the journal
 DIAGNOSTICS_PERIOD_S = 1.0
@@ -40,9 +40,6 @@ class DbLogger(Node):
         super().__init__('db_logger')
         self.settings: LoggerSettings = declare(self)
         self.journal = Journal(self.settings.journal_dir)
-        self.writer = BatchWriter(
-            self.journal, LogStore(self.settings.db), decode_records, self._log,
-            batch_size=self.settings.batch_size, flush_interval=self.settings.flush_interval)
         self.sessions = SessionStore(self.settings.db)
         self._qos = QoSProfile(history=HistoryPolicy.KEEP_LAST,
                                depth=self.settings.history_depth,
@@ -54,7 +51,9 @@ class DbLogger(Node):
         self.get_logger().info(
             f'db_logger: {self.settings.db.describe()}, journal {self.journal.directory} '
             f'({self.journal.depth()} messages from before), batch {self.settings.batch_size}')
-        self.writer.start()
+        self.writer = WriterProcess(self.settings.journal_dir, self.settings.db,
+                                    self.settings.batch_size, self.settings.flush_interval,
+                                    self._log)
 
         self.create_service(StartSession, '/session/start', self._start_session)
         self.create_service(EndSession, '/session/end', self._end_session)
@@ -63,8 +62,9 @@ class DbLogger(Node):
 
     def tick(self) -> None:
         """Periodic work, called from the spin loop: graph scan, diagnostics."""
-        if self.writer.fatal:
-            raise SystemExit(self.writer.fatal)
+        code = self.writer.exit_code()
+        if code is not None:
+            raise SystemExit(self.writer.fatal or f'the writer process exited ({code})')
         now = time.monotonic()
         if now >= self._next_discovery:
             self._next_discovery = now + self.settings.discovery_period
@@ -89,7 +89,6 @@ class DbLogger(Node):
 
     def _on_message(self, kind: int, data: bytes) -> None:
         self.journal.append(kind, data, time.time())
-        self.writer.notify()
 
     # -- services -------------------------------------------------------------------------
 
@@ -107,7 +106,7 @@ class DbLogger(Node):
         return outcome
 
     def _start_session(self, request, response):
-        self.writer.wait_drained(DRAIN_BEFORE_SESSION_S)
+        wait_acked(self.journal, self.journal.last_seq, DRAIN_BEFORE_SESSION_S)
         outcome = self._answer('/session/start', lambda: self.sessions.start(
             request.user_id, request.robot_serial, request.note, self._now()))
         response.success, response.session_id, response.message = (
@@ -151,7 +150,6 @@ class DbLogger(Node):
     def close(self) -> None:
         self.writer.stop()
         self.sessions.close()
-        self.writer.store.close()
         self.journal.close()
 
 

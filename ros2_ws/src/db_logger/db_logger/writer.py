@@ -1,9 +1,10 @@
-"""The writer thread: journal records -> rows -> one transaction per batch -> ack.
+"""The writer: journal records -> rows -> one transaction per batch -> ack.
 
-It runs beside the executor so a burst of messages or a slow database never
-stalls the subscription callbacks. While the database is away it keeps the batch
-in hand, retries with backoff (one log line per attempt) and, once back, drains
-the journal in order at full speed.
+It runs away from the executor (in the db_logger's writer process, see
+writer_process.py) so a burst of messages or a slow database never stalls the
+subscription callbacks. While the database is away it keeps the batch in hand,
+retries with backoff (one log line per attempt) and, once back, drains the journal
+in order at full speed.
 """
 
 from __future__ import annotations
@@ -69,7 +70,6 @@ class BatchWriter:
         self.fatal: Optional[str] = None  # set when the writer cannot go on at all
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._acked = threading.Condition()
         self._throttle = _Throttle()
         self._thread = threading.Thread(target=self._run, name='db_writer', daemon=True)
 
@@ -81,18 +81,14 @@ class BatchWriter:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join_for(self, timeout: float) -> None:
         self._thread.join(timeout)
-
-    def notify(self) -> None:
-        """A record was appended to the journal."""
-        self._wake.set()
-
-    def wait_drained(self, timeout: float) -> bool:
-        """Wait until everything journalled before this call is committed."""
-        target = self.journal.last_seq
-        self._wake.set()
-        with self._acked:
-            return self._acked.wait_for(lambda: self.journal.acked >= target, timeout)
 
     # -- the thread -------------------------------------------------------------------
 
@@ -117,8 +113,7 @@ class BatchWriter:
             except DatabaseUnavailable as exc:
                 self.stats.connected = False
                 self.stats.last_error = str(exc)
-                self.log('warn', f'database write failed ({exc}); keeping '
-                                 f'{self.journal.depth()} journalled messages, '
+                self.log('warn', f'database write failed ({exc}); keeping the journal, '
                                  f'retrying in {delay:.1f} s')
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.backoff[1])
@@ -134,20 +129,20 @@ class BatchWriter:
         except ConnectionError as exc:
             self.stats.connected = False
             self.stats.last_error = str(exc)
-            self.log('warn', f'{exc}; retrying in {delay:.1f} s '
-                             f'({self.journal.depth()} messages journalled meanwhile)')
+            self.log('warn', f'{exc}; retrying in {delay:.1f} s (messages are journalled '
+                             'meanwhile)')
             return False
         self.stats.connected = True
         self.stats.reconnects += 1
-        self.log('info', f'connected to {self.store.config.describe()} '
-                         f'({self.journal.depth()} journalled messages to write)')
+        self.log('info', f'connected to {self.store.config.describe()}')
         return True
 
     def _next_batch(self) -> Optional[Tuple[Batch, int]]:
         self._wake.clear()
         records = self.journal.read(self.batch_size)
         if not records:
-            self._wake.wait(0.5)
+            # the appender is another process: poll (stop() cuts the wait short)
+            self._wake.wait(max(self.flush_interval, 0.01))
             return None
         if len(records) < self.batch_size and self.flush_interval > 0:
             # linger briefly so a slow trickle still commits in batches
@@ -172,8 +167,6 @@ class BatchWriter:
             self.log('warn', f'the database refused a batch ({exc}); writing it row by row')
             rows = self._write_row_by_row(batch)
         self.journal.ack(last_seq)
-        with self._acked:
-            self._acked.notify_all()
         self.stats.rows_committed += rows
         self.stats.batches_committed += 1
 

@@ -88,3 +88,19 @@ def test_a_second_logger_on_the_same_journal_is_refused(tmp_path):
     with pytest.raises(JournalError, match=f'in use by another db_logger \\(pid {os.getpid()}\\)'):
         Journal(tmp_path)
     journal.close()
+
+
+def test_a_reader_elsewhere_follows_the_appender_through_the_files(tmp_path):
+    appender = Journal(tmp_path, segment_bytes=120)
+    reader = Journal(tmp_path, appender=False)  # as the writer process opens it
+    assert reader.read(10) == []
+    for i in range(20):
+        appender.append(2, str(i).encode(), 0.0)
+    got = reader.read(7)
+    got += reader.read(100)
+    assert payloads(got) == [str(i).encode() for i in range(20)]
+    reader.ack(12)
+    assert appender.acked == 12 and appender.depth() == 8
+    again = Journal(tmp_path, appender=False)  # a restarted writer resumes after the ack
+    assert [r.seq for r in again.read(100)] == list(range(13, 21))
+    appender.close()
