@@ -5,6 +5,8 @@ import math
 import re
 import time
 
+import psutil
+
 from diagnostic_msgs.msg import DiagnosticArray
 from robot_interfaces.srv import AddUser, EndSession, StartSession
 
@@ -193,7 +195,12 @@ def test_a_killed_logger_commits_its_journal_after_restart(fresh_db, start_logge
         blocker = fresh_db.connect(migrator=True)  # LOCK TABLES needs more than DML
         blocker.cursor().execute('LOCK TABLES CommandLogs WRITE')
         time.sleep(1.5)
+        writer = psutil.Process(first.pid).children()
+        assert len(writer) == 1  # the writer process
         first.kill()  # SIGKILL, mid-stream, with a journal backlog
+        # the writer does not outlive its node
+        assert wait_until(lambda: not writer[0].is_running()
+                          or writer[0].status() == psutil.STATUS_ZOMBIE, 10.0)
         blocker.close()
         time.sleep(1.0)  # published meanwhile: held by the publisher's history
         second = start_logger(fresh_db, tag='-second')
