@@ -35,12 +35,18 @@ _PROGRESS_PERIOD_S = 0.25
 _CONFIG_ENV = 'ROBOT_DB_WRITER_CONFIG'  # host, port, name, user as JSON (no password)
 
 
-def _end_with_parent() -> None:
-    """In the child before exec: SIGTERM when the node dies, even by SIGKILL (Linux)."""
+def _end_with_parent(parent_pid: int) -> None:
+    """SIGTERM this process when the node dies, even by SIGKILL (Linux).
+
+    Set here, in the child, rather than in a preexec_fn: the node has DDS threads,
+    and code between fork and exec must not take their locks.
+    """
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
-        pass  # not Linux: the child also notices its stdout pipe closing
+        pass  # not Linux
+    if os.getppid() != parent_pid:  # the node died before prctl took effect
+        sys.exit(0)
 
 
 class WriterProcess:
@@ -57,9 +63,8 @@ class WriterProcess:
         env[PASSWORD_ENV] = config.password
         argv = [sys.executable, '-m', 'db_logger.writer_process',
                 '--journal-dir', str(journal_dir), '--batch-size', str(batch_size),
-                '--flush-interval', str(flush_interval)]
-        self._popen = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                       preexec_fn=_end_with_parent)
+                '--flush-interval', str(flush_interval), '--parent-pid', str(os.getpid())]
+        self._popen = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE)
         self._reader = threading.Thread(target=self._read_reports, name='writer_reports',
                                         daemon=True)
         self._reader.start()
@@ -106,7 +111,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--journal-dir', type=Path, required=True)
     parser.add_argument('--batch-size', type=int, required=True)
     parser.add_argument('--flush-interval', type=float, required=True)
+    parser.add_argument('--parent-pid', type=int, required=True)
     args = parser.parse_args(argv)
+    _end_with_parent(args.parent_pid)
     settings = json.loads(os.environ[_CONFIG_ENV])
     config = DatabaseConfig(settings['host'], settings['port'], settings['name'],
                             settings['user'], os.environ[PASSWORD_ENV])
