@@ -11,10 +11,8 @@ from typing import Callable, Iterator, List
 import pytest
 
 from private_mariadb import APP_USER, MIGRATION_USER, Credentials, PrivateMariaDB
-from tests.support.processes import NodeProcess, start_node
+from tests.support.processes import NodeProcess, REPO_ROOT, start_node
 from tests.support.ros_client import RosTestClient
-
-from .processes import REPO_ROOT
 
 SQL_DIR = REPO_ROOT / 'sql'
 

@@ -14,7 +14,6 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from db_logger.journal import Journal, Record
@@ -56,7 +55,6 @@ class BatchWriter:
 
     def __init__(self, journal: Journal, store: LogStore, decode: Decoder, log: Log,
                  batch_size: int = 500, flush_interval: float = 0.05,
-                 dead_letters: Optional[Path] = None,
                  backoff: Tuple[float, float] = (0.5, 10.0)):
         self.journal = journal
         self.store = store
@@ -64,11 +62,10 @@ class BatchWriter:
         self.log = log
         self.batch_size = batch_size
         self.flush_interval = flush_interval
-        self.dead_letters = dead_letters or journal.directory / 'rejected.jsonl'
+        self.dead_letters = journal.directory / 'rejected.jsonl'
         self.backoff = backoff
         self.stats = WriterStats()
         self.fatal: Optional[str] = None  # set when the writer cannot go on at all
-        self._wake = threading.Event()
         self._stop = threading.Event()
         self._throttle = _Throttle()
         self._thread = threading.Thread(target=self._run, name='db_writer', daemon=True)
@@ -80,7 +77,6 @@ class BatchWriter:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._wake.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
 
@@ -138,11 +134,10 @@ class BatchWriter:
         return True
 
     def _next_batch(self) -> Optional[Tuple[Batch, int]]:
-        self._wake.clear()
         records = self.journal.read(self.batch_size)
         if not records:
             # the appender is another process: poll (stop() cuts the wait short)
-            self._wake.wait(max(self.flush_interval, 0.01))
+            self._stop.wait(max(self.flush_interval, 0.01))
             return None
         if len(records) < self.batch_size and self.flush_interval > 0:
             # linger briefly so a slow trickle still commits in batches
