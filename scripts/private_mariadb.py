@@ -56,9 +56,11 @@ class Credentials:
 class PrivateMariaDB:
     """One MariaDB server process over a data directory of its own."""
 
-    def __init__(self, base_dir: Path = DEFAULT_DIR, port: int = 7858):
+    def __init__(self, base_dir: Path = DEFAULT_DIR, port: int = 7858,
+                 buffer_pool: str = '64M'):
         self.base_dir = Path(base_dir)
         self.port = port
+        self.buffer_pool = buffer_pool  # small for tests; MySQL 8's default is 128M
         self.datadir = self.base_dir / 'data'
         self.socket = self.base_dir / 'mysqld.sock'
         self.pid_file = self.base_dir / 'mysqld.pid'
@@ -92,7 +94,7 @@ class PrivateMariaDB:
                 '--bind-address=127.0.0.1', f'--port={self.port}',
                 '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci',
                 '--default-time-zone=+00:00', '--skip-log-bin',
-                '--innodb-buffer-pool-size=64M', '--innodb-log-file-size=48M',
+                f'--innodb-buffer-pool-size={self.buffer_pool}', '--innodb-log-file-size=48M',
                 '--max-connections=200']
         with open(os.devnull, 'wb') as devnull:
             self._process = subprocess.Popen(argv, stdout=devnull, stderr=devnull,

@@ -19,9 +19,10 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
 from robot_interfaces.srv import AddUser, EndSession, StartSession
 
-from db_logger.decoding import MESSAGE_TYPES, RECORDED_TOPIC_TYPES
+from db_logger.decoding import KIND_COMMAND, KIND_EVENT, KIND_STATUS, RECORDED_TOPIC_TYPES
 from db_logger.diagnostics import logger_status, RateMeter
 from db_logger.journal import Journal, JournalError
 from db_logger.rows import utc_from_epoch
@@ -32,6 +33,8 @@ from db_logger.writer_process import wait_acked, WriterProcess
 
 DRAIN_BEFORE_SESSION_S = 2.0  # a robot's first status may still be in the journal
 DIAGNOSTICS_PERIOD_S = 1.0
+TICK_PERIOD_S = 0.1  # the spin loop turns once per message: look at the clock only
+MESSAGE_TYPES = {KIND_STATUS: RobotStatus, KIND_COMMAND: CommandResult, KIND_EVENT: RobotEvent}
 
 
 class DbLogger(Node):
@@ -47,7 +50,7 @@ class DbLogger(Node):
                                durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._recorded: Set[str] = set()
         self._rate = RateMeter()
-        self._next_discovery = self._next_diagnostics = time.monotonic()
+        self._next_tick = self._next_discovery = self._next_diagnostics = time.monotonic()
         self.get_logger().info(
             f'db_logger: {self.settings.db.describe()}, journal {self.journal.directory} '
             f'({self.journal.depth()} messages from before), batch {self.settings.batch_size}')
@@ -61,11 +64,14 @@ class DbLogger(Node):
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
 
     def tick(self) -> None:
-        """Periodic work, called from the spin loop: graph scan, diagnostics."""
+        """Periodic work, called from the spin loop: writer check, graph scan, diagnostics."""
+        now = time.monotonic()
+        if now < self._next_tick:
+            return
+        self._next_tick = now + TICK_PERIOD_S
         code = self.writer.exit_code()
         if code is not None:
             raise SystemExit(self.writer.fatal or f'the writer process exited ({code})')
-        now = time.monotonic()
         if now >= self._next_discovery:
             self._next_discovery = now + self.settings.discovery_period
             self._discover()

@@ -1,11 +1,15 @@
 """From robot messages to table rows: every value made to fit its column.
 
+The messages come as their fields, as decoding.py reads them from the journal.
+
 Bad input is stored, never dropped, in the normalised forms below; each change
 comes back as a warning that names the field:
 - strings longer than their column are cut to the column's length;
 - payload_json that is not JSON (NaN and Infinity included) becomes {"raw": "<text>"};
 - battery_percent NaN (unknown) becomes NULL silently; infinite or outside 0-100, NULL;
 - an unset (zero) header stamp becomes the receive time;
+- times are UTC text, 'YYYY-MM-DD hh:mm:ss.fff', as a DATETIME(3) column takes them
+  (cut, not rounded, to the millisecond);
 - an empty command_id / event_id becomes a UUID derived from the message's content,
   so a message delivered twice still maps to one row;
 - an empty robot_serial becomes 'UNKNOWN';
@@ -16,10 +20,10 @@ from __future__ import annotations
 
 import json
 import math
+import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 KNOWN_STATUSES = ('Active', 'Idle', 'Charging', 'Disconnected', 'Error')
 TEXT_BYTES = 65535          # MySQL TEXT holds this many bytes
@@ -27,39 +31,37 @@ SERIAL_CHARS = 64           # Robots.serial
 UUID_CHARS = 64             # msg_uuid
 _NAMESPACE = uuid.UUID('6d3e3d1c-96a0-4d2b-a1e3-6b8f0f0e4c57')  # for derived message ids
 _EPOCH = datetime(1970, 1, 1)
+_DATE_TIME_OF_SECOND: Dict[int, str] = {}  # the writer's messages share seconds
 
 
-@dataclass(frozen=True)
-class StatusRow:
+class StatusRow(NamedTuple):
     serial: str
     model_type: str
     status: str
     ip_address: str
     battery_percent: Optional[float]
-    stamp: datetime
-    received: datetime
+    stamp: str
+    received: str
 
 
-@dataclass(frozen=True)
-class CommandRow:
+class CommandRow(NamedTuple):
     msg_uuid: str
     serial: str
     command_type: str
     payload: str
     result: str
     message: str
-    stamp: datetime
-    received: datetime
+    stamp: str
+    received: str
 
 
-@dataclass(frozen=True)
-class EventRow:
+class EventRow(NamedTuple):
     msg_uuid: str
     serial: str
     event_type: str
     message: str
-    stamp: datetime
-    received: datetime
+    stamp: str
+    received: str
 
 
 Warnings = List[str]
@@ -70,13 +72,28 @@ def utc_from_epoch(seconds: float) -> datetime:
     return _EPOCH + timedelta(milliseconds=int(seconds * 1000))
 
 
-def _stamp(header, received: datetime, warnings: Warnings) -> datetime:
-    sec, nanosec = header.stamp.sec, header.stamp.nanosec
+def sql_time(milliseconds: int) -> str:
+    """UTC 'YYYY-MM-DD hh:mm:ss.fff' for milliseconds since the epoch.
+
+    Text, not datetime: formatting a datetime is most of what the database driver
+    would spend on a row's two times, and such text also sorts in time order.
+    """
+    seconds, millis = divmod(milliseconds, 1000)
+    date_time = _DATE_TIME_OF_SECOND.get(seconds)
+    if date_time is None:
+        if len(_DATE_TIME_OF_SECOND) >= 4096:
+            _DATE_TIME_OF_SECOND.clear()
+        date_time = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(seconds))
+        _DATE_TIME_OF_SECOND[seconds] = date_time
+    return f'{date_time}.{millis:03d}'
+
+
+def _stamp(sec: int, nanosec: int, received: str, warnings: Warnings) -> str:
     if sec == 0 and nanosec == 0:
         warnings.append('header.stamp is zero (unset); stored the receive time')
         return received
     # integer milliseconds: a float of seconds would blur the last digit
-    return _EPOCH + timedelta(milliseconds=sec * 1000 + nanosec // 1000000)
+    return sql_time(sec * 1000 + nanosec // 1000000)
 
 
 def fit(value: str, chars: int, field: str, warnings: Warnings) -> str:
@@ -89,6 +106,8 @@ def fit(value: str, chars: int, field: str, warnings: Warnings) -> str:
 
 def fit_text(value: str, field: str, warnings: Warnings) -> str:
     """Cut value to a TEXT column (bytes, at a character boundary)."""
+    if len(value) * 4 <= TEXT_BYTES:  # fits whatever its characters (UTF-8: <= 4 bytes each)
+        return value
     data = value.encode('utf-8')
     if len(data) <= TEXT_BYTES:
         return value
@@ -115,10 +134,14 @@ def _reject_constant(name: str):
     raise ValueError(f'{name} is not JSON')
 
 
+# one decoder for every payload: json.loads with an option builds a new one per call
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def payload_json(text: str, warnings: Warnings) -> str:
     """text when it is JSON, else {"raw": text}."""
     try:
-        json.loads(text, parse_constant=_reject_constant)
+        _STRICT_JSON.decode(text)
         return text
     except ValueError as exc:
         warnings.append(f'payload_json is not JSON ({str(exc)[:80]}); stored as {{"raw": ...}}')
@@ -129,7 +152,7 @@ def raw_payload(text: str) -> str:
     return json.dumps({'raw': text}, ensure_ascii=False)
 
 
-def status_row(msg, received: datetime) -> Tuple[StatusRow, Warnings]:
+def status_row(msg, received: str) -> Tuple[StatusRow, Warnings]:
     warnings: Warnings = []
     battery: Optional[float] = float(msg.battery_percent)
     if math.isnan(battery):
@@ -147,17 +170,17 @@ def status_row(msg, received: datetime) -> Tuple[StatusRow, Warnings]:
         status=status,
         ip_address=fit(msg.ip_address, 45, 'ip_address', warnings),
         battery_percent=battery,
-        stamp=_stamp(msg.header, received, warnings),
+        stamp=_stamp(msg.sec, msg.nanosec, received, warnings),
         received=received)
     return row, warnings
 
 
-def command_row(msg, received: datetime) -> Tuple[CommandRow, Warnings]:
+def command_row(msg, received: str) -> Tuple[CommandRow, Warnings]:
     warnings: Warnings = []
-    stamp = _stamp(msg.header, received, warnings)
+    stamp = _stamp(msg.sec, msg.nanosec, received, warnings)
     row = CommandRow(
         msg_uuid=_msg_uuid(msg.command_id, 'command_id', lambda: '|'.join((
-            msg.robot_serial, stamp.isoformat(), msg.command_type, msg.payload_json,
+            msg.robot_serial, stamp, msg.command_type, msg.payload_json,
             msg.result, msg.message)), warnings),
         serial=_serial(msg.robot_serial, warnings),
         command_type=fit(msg.command_type, 50, 'command_type', warnings),
@@ -169,12 +192,12 @@ def command_row(msg, received: datetime) -> Tuple[CommandRow, Warnings]:
     return row, warnings
 
 
-def event_row(msg, received: datetime) -> Tuple[EventRow, Warnings]:
+def event_row(msg, received: str) -> Tuple[EventRow, Warnings]:
     warnings: Warnings = []
-    stamp = _stamp(msg.header, received, warnings)
+    stamp = _stamp(msg.sec, msg.nanosec, received, warnings)
     row = EventRow(
         msg_uuid=_msg_uuid(msg.event_id, 'event_id', lambda: '|'.join((
-            msg.robot_serial, stamp.isoformat(), msg.event_type, msg.message)), warnings),
+            msg.robot_serial, stamp, msg.event_type, msg.message)), warnings),
         serial=_serial(msg.robot_serial, warnings),
         event_type=fit(msg.event_type, 50, 'event_type', warnings),
         message=fit_text(msg.message, 'message', warnings),

@@ -190,7 +190,7 @@ class LogStore:
     def _upsert_statuses(cur, statuses: Sequence[StatusRow]) -> None:
         # only the newest status per robot matters for its row
         newest: Dict[str, StatusRow] = {}
-        last_seen: Dict[str, datetime] = {}
+        last_seen: Dict[str, str] = {}
         for row in statuses:
             if row.serial not in newest or row.stamp >= newest[row.serial].stamp:
                 newest[row.serial] = row
@@ -202,10 +202,10 @@ class LogStore:
 
     @staticmethod
     def _sessions_for(cur, batch: Batch, ids: Dict[str, int]
-                      ) -> Callable[[int, datetime], Optional[int]]:
+                      ) -> Callable[[int, str], Optional[int]]:
         """A lookup (robot_id, stamp) -> the session containing that stamp, or None."""
         logged = [*batch.commands, *batch.events]
-        by_robot: Dict[int, List[Tuple[datetime, Optional[datetime], int]]] = {}
+        by_robot: Dict[int, List[Tuple[str, Optional[str], int]]] = {}
         if logged:
             robot_ids = sorted({ids[r.serial] for r in logged})
             cur.execute(
@@ -214,13 +214,19 @@ class LogStore:
                 'AND (end_time IS NULL OR end_time >= %%s)' % ', '.join(['%s'] * len(robot_ids)),
                 (*robot_ids, max(r.stamp for r in logged), min(r.stamp for r in logged)))
             for robot_id, start, end, session_id in cur.fetchall():
-                by_robot.setdefault(robot_id, []).append((start, end, session_id))
+                by_robot.setdefault(robot_id, []).append(
+                    (_text(start), _text(end) if end else None, session_id))
 
-        def lookup(robot_id: int, stamp: datetime) -> Optional[int]:
+        def lookup(robot_id: int, stamp: str) -> Optional[int]:
             matches = [(start, sid) for start, end, sid in by_robot.get(robot_id, ())
                        if start <= stamp and (end is None or stamp <= end)]
             return max(matches)[1] if matches else None
         return lookup
+
+
+def _text(value: datetime) -> str:
+    """A DATETIME(3) read back, as rows hold times (see rows.sql_time)."""
+    return value.isoformat(' ', 'milliseconds')
 
 
 def describe(exc: BaseException) -> str:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
 from db_logger.journal import Journal, Record
-from db_logger.rows import CommandRow, raw_payload
+from db_logger.rows import raw_payload
 from db_logger.store import Batch, DatabaseUnavailable, LogStore, RowRejected, SchemaTooOld
 
 # decode(records) -> (rows, warnings naming fields, [(record, why it cannot be decoded)])
@@ -180,14 +179,15 @@ class BatchWriter:
             if single.commands and not single.commands[0].payload.startswith('{"raw"'):
                 row = single.commands[0]
                 try:
-                    written += self.store.write(Batch(commands=[_with_raw_payload(row)]))
+                    written += self.store.write(
+                        Batch(commands=[row._replace(payload=raw_payload(row.payload))]))
                     self.log('warn', f'payload_json of command {row.msg_uuid} refused by the '
                                      f'database ({error}); stored as {{"raw": ...}}')
                     continue
                 except RowRejected as exc:
                     error = str(exc)
             row = (single.statuses or single.commands or single.events)[0]
-            self._dead_letter({type(row).__name__: _jsonable(asdict(row))}, error)
+            self._dead_letter({type(row).__name__: row._asdict()}, error)
         return written
 
     def _dead_letter(self, item: dict, why: str) -> None:
@@ -198,11 +198,3 @@ class BatchWriter:
         with open(self.dead_letters, 'a', encoding='utf-8') as f:
             f.write(json.dumps(item, ensure_ascii=False) + '\n')
         self.log('error', f'could not store a message ({why}); kept in {self.dead_letters}')
-
-
-def _with_raw_payload(row: CommandRow) -> CommandRow:
-    return CommandRow(**{**asdict(row), 'payload': raw_payload(row.payload)})
-
-
-def _jsonable(values: dict) -> dict:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}

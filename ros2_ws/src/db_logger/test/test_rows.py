@@ -4,11 +4,28 @@ import json
 import math
 from datetime import datetime
 
+from rclpy.serialization import serialize_message
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
 
-from db_logger.rows import command_row, event_row, status_row, utc_from_epoch
+from db_logger import decoding, rows
+from db_logger.rows import sql_time, utc_from_epoch
 
-RECEIVED = datetime(2026, 1, 12, 6, 1, 12, 500000)
+RECEIVED = '2026-01-12 06:01:12.500'
+KINDS = {RobotStatus: decoding.KIND_STATUS, CommandResult: decoding.KIND_COMMAND,
+         RobotEvent: decoding.KIND_EVENT}
+
+
+# The row functions take a message's fields as the writer reads them from the
+# journal: serialized by rclpy, parsed by decoding.parse.
+def _through_the_journal(row_function):
+    def row(msg, received):
+        return row_function(decoding.parse(serialize_message(msg), KINDS[type(msg)]), received)
+    return row
+
+
+status_row = _through_the_journal(rows.status_row)
+command_row = _through_the_journal(rows.command_row)
+event_row = _through_the_journal(rows.event_row)
 
 
 def stamped(msg, sec=1768197672, nanosec=123456789):
@@ -23,7 +40,7 @@ def test_good_command_is_stored_as_sent():
     assert warnings == []
     assert (row.msg_uuid, row.serial, row.command_type, row.payload, row.result) == \
         ('c-1', 'SN1', 'Move', '{"x": 1.0}', 'Success')
-    assert row.stamp == datetime(2026, 1, 12, 6, 1, 12, 123000)  # cut to the millisecond
+    assert row.stamp == '2026-01-12 06:01:12.123'  # cut to the millisecond
     assert row.received == RECEIVED
 
 
@@ -75,7 +92,7 @@ def test_unset_stamp_becomes_the_receive_time():
 def test_empty_ids_become_a_uuid_derived_from_the_content():
     msg = stamped(RobotEvent(robot_serial='SN1', event_type='Collision', message='hit'))
     first, warnings = event_row(msg, RECEIVED)
-    again, _ = event_row(msg, datetime(2026, 1, 12, 7, 0, 0))
+    again, _ = event_row(msg, '2026-01-12 07:00:00.000')
     other, _ = event_row(stamped(RobotEvent(robot_serial='SN1', event_type='Collision',
                                             message='hit', ), sec=1768197999), RECEIVED)
     assert len(first.msg_uuid) == 36 and first.msg_uuid == again.msg_uuid
@@ -98,3 +115,13 @@ def test_sql_metacharacters_korean_and_emoji_pass_unchanged():
 
 def test_utc_from_epoch_keeps_milliseconds():
     assert utc_from_epoch(1768197672.1239) == datetime(2026, 1, 12, 6, 1, 12, 123000)
+
+
+def test_sql_time_is_utc_text_to_the_millisecond_in_time_order():
+    assert sql_time(1768197672123) == '2026-01-12 06:01:12.123'
+    assert sql_time(0) == '1970-01-01 00:00:00.000'
+    assert sql_time(-1) == '1969-12-31 23:59:59.999'
+    times = [1768197671999, 1768197672000, 1768197672001, 1768201272000, 4102444800000]
+    assert [sql_time(t) for t in times] == sorted(sql_time(t) for t in times)
+    for t in times:  # the same text as the datetime the rest of the package uses
+        assert sql_time(t) == utc_from_epoch(t / 1000).isoformat(' ', 'milliseconds')

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from db_logger.rows import CommandRow, EventRow, StatusRow
+from db_logger.rows import CommandRow, EventRow, sql_time, StatusRow
 from db_logger.sessions import SessionStore
 from db_logger.store import Batch, LogStore, SchemaTooOld
 
@@ -15,16 +15,22 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
+def text_at(seconds: float) -> str:
+    """at(seconds) as rows hold times."""
+    return sql_time(round((at(seconds) - datetime(1970, 1, 1)).total_seconds() * 1000))
+
+
 def status(serial='SN1', state='Idle', t=0.0, battery=80.0):
-    return StatusRow(serial, 'EP01', state, '192.0.2.7', battery, at(t), at(t + 0.01))
+    return StatusRow(serial, 'EP01', state, '192.0.2.7', battery, text_at(t), text_at(t + 0.01))
 
 
 def command(uuid, serial='SN1', t=0.0, payload='{"x": 1.0}'):
-    return CommandRow(uuid, serial, 'Move', payload, 'Success', 'done', at(t), at(t + 0.01))
+    return CommandRow(uuid, serial, 'Move', payload, 'Success', 'done', text_at(t),
+                      text_at(t + 0.01))
 
 
 def event(uuid, serial='SN1', t=0.0):
-    return EventRow(uuid, serial, 'Goal', 'reached', at(t), at(t + 0.01))
+    return EventRow(uuid, serial, 'Goal', 'reached', text_at(t), text_at(t + 0.01))
 
 
 @pytest.fixture
