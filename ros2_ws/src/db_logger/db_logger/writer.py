@@ -53,7 +53,7 @@ class _Throttle:
 class BatchWriter:
 
     def __init__(self, journal: Journal, store: LogStore, decode: Decoder, log: Log,
-                 batch_size: int = 500, flush_interval: float = 0.05,
+                 batch_size: int = 500, flush_interval: float = 0.02,
                  backoff: Tuple[float, float] = (0.5, 10.0)):
         self.journal = journal
         self.store = store
@@ -135,13 +135,10 @@ class BatchWriter:
     def _next_batch(self) -> Optional[Tuple[Batch, int]]:
         records = self.journal.read(self.batch_size)
         if not records:
-            # the appender is another process: poll (stop() cuts the wait short)
-            self._stop.wait(max(self.flush_interval, 0.01))
+            # The appender is another process: poll (stop() cuts the wait short). A
+            # trickle thus commits in batches of what one interval brings.
+            self._stop.wait(max(self.flush_interval, 0.005))
             return None
-        if len(records) < self.batch_size and self.flush_interval > 0:
-            # linger briefly so a slow trickle still commits in batches
-            self._stop.wait(self.flush_interval)
-            records += self.journal.read(self.batch_size - len(records))
         batch, warnings, undecodable = self.decode(records)
         now = time.monotonic()
         for warning in warnings:
