@@ -1,0 +1,109 @@
+"""BatchWriter against a real MariaDB (no ROS graph): order, acknowledgement, set-asides."""
+
+import json
+import time
+import uuid
+
+from rclpy.serialization import serialize_message
+from robot_interfaces.msg import CommandResult
+
+from db_logger.decoding import decode_records, KIND_COMMAND
+from db_logger.journal import Journal
+from db_logger.rows import CommandRow, sql_time
+from db_logger.store import Batch, LogStore
+from db_logger.writer import BatchWriter
+
+RECEIVED = 1768197672.0
+
+
+def command_bytes(command_id: str, i: int) -> bytes:
+    msg = CommandResult(robot_serial='SN-W', command_id=command_id, command_type='Velocity',
+                        payload_json='{"linear": 0.5}', result='Success', message=f'#{i}')
+    msg.header.stamp.sec, msg.header.stamp.nanosec = int(RECEIVED), i * 1000000
+    return bytes(serialize_message(msg))
+
+
+def command_row(msg_uuid: str, **changes) -> CommandRow:
+    stamp = sql_time(int(RECEIVED * 1000))
+    row = CommandRow(msg_uuid, 'SN-W', 'Move', '{"x": 1}', 'Success', 'ok', stamp, stamp)
+    return row._replace(**changes)
+
+
+def run_until_acked(writer: BatchWriter, journal: Journal, timeout: float = 15.0) -> None:
+    writer.start()
+    deadline = time.monotonic() + timeout
+    while journal.acked < journal.last_seq and time.monotonic() < deadline:
+        time.sleep(0.01)
+    writer.stop()
+    assert journal.acked == journal.last_seq, 'the writer did not drain the journal in time'
+
+
+class Recorder:
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, level, line):
+        self.lines.append((level, line))
+
+
+def test_the_journal_is_committed_in_order_then_acknowledged(fresh_db, tmp_path):
+    journal = Journal(tmp_path / 'journal')
+    ids = [str(uuid.uuid4()) for _ in range(1200)]
+    for i, command_id in enumerate(ids):
+        journal.append(KIND_COMMAND, command_bytes(command_id, i), RECEIVED)
+    log = Recorder()
+    writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
+                         LogStore(fresh_db.config()), decode_records, log, batch_size=500)
+    run_until_acked(writer, journal)
+    stored = fresh_db.query('SELECT msg_uuid FROM CommandLogs ORDER BY command_id')
+    assert [r[0] for r in stored] == ids  # every one, once, in journal order
+    assert writer.stats.rows_committed == 1200 and writer.stats.batches_committed == 3
+    assert log.lines[0][1].startswith('connected to robot_user@')
+    # a second writer on the same journal finds nothing left to do
+    again = BatchWriter(Journal(tmp_path / 'journal', appender=False),
+                        LogStore(fresh_db.config()), decode_records, Recorder())
+    run_until_acked(again, journal)
+    assert again.stats.rows_committed == 0
+
+
+def test_a_row_the_database_refuses_is_set_aside_and_the_rows_behind_it_land(
+        fresh_db, tmp_path):
+    journal = Journal(tmp_path / 'journal')
+    for i in range(4):
+        journal.append(KIND_COMMAND, b'', RECEIVED)
+    # rows.py makes every message fit; these skip it, as a schema change might
+    rows = [command_row('ok-1'), command_row('too-long', result='R' * 30),
+            command_row('not-json', payload='linear=0.5'), command_row('ok-2')]
+    log = Recorder()
+    writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
+                         LogStore(fresh_db.config()),
+                         lambda records: (Batch(commands=rows), [], []), log)
+    run_until_acked(writer, journal)
+    stored = dict(fresh_db.query('SELECT msg_uuid, payload FROM CommandLogs'))
+    assert stored.keys() == {'ok-1', 'not-json', 'ok-2'}
+    assert json.loads(stored['not-json']) == {'raw': 'linear=0.5'}
+    assert writer.stats.rows_rejected == 1
+    kept = [json.loads(line) for line in
+            (tmp_path / 'journal' / 'rejected.jsonl').read_text().splitlines()]
+    assert len(kept) == 1 and kept[0]['CommandRow']['msg_uuid'] == 'too-long'
+    assert "Data too long for column 'result'" in kept[0]['error']
+    # the batch refused, then each row in batch order: too-long set aside, not-json wrapped
+    said = [(level, line.split(' (')[0]) for level, line in log.lines[1:]]
+    assert said == [('warn', 'the database refused a batch'),
+                    ('error', 'could not store a message'),
+                    ('warn', 'payload_json of command not-json refused by the database')]
+
+
+def test_a_record_that_does_not_decode_is_set_aside_not_dropped(fresh_db, tmp_path):
+    journal = Journal(tmp_path / 'journal')
+    journal.append(KIND_COMMAND, command_bytes('good-1', 1), RECEIVED)
+    journal.append(KIND_COMMAND, b'\x00\x01\x00\x00garbage', RECEIVED)
+    journal.append(KIND_COMMAND, command_bytes('good-2', 2), RECEIVED)
+    writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
+                         LogStore(fresh_db.config()), decode_records, Recorder())
+    run_until_acked(writer, journal)
+    assert sorted(r[0] for r in fresh_db.query('SELECT msg_uuid FROM CommandLogs')) == \
+        ['good-1', 'good-2']
+    kept = json.loads((tmp_path / 'journal' / 'rejected.jsonl').read_text())
+    assert kept['seq'] == 2 and bytes.fromhex(kept['payload_hex']).endswith(b'garbage')
+    assert 'CommandResult: truncated' in kept['error']
