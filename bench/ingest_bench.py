@@ -1031,8 +1031,9 @@ def parse_args(argv=None):
     defaults = {
         'rates': [100.0, 1000.0],
         'paced_duration': 5.0 if quick else 10.0,
+        # the full ladder goes up to where the bare subscriber fails too: its ceiling
+        # is the reference
         'ladder': [4000.0, 8000.0, 12000.0, 16000.0] if quick else
-                  # up to where the bare subscriber fails too: its ceiling is the reference
                   [2000.0, 4000.0, 6000.0, 8000.0, 10000.0, 12000.0, 16000.0, 20000.0, 24000.0,
                    28000.0, 32000.0, 36000.0, 40000.0, 44000.0, 48000.0, 56000.0],
         'ladder_duration': 3.0 if quick else 5.0,
