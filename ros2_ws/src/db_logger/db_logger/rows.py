@@ -1,6 +1,8 @@
 """From robot messages to table rows: every value made to fit its column.
 
-The messages come as their fields, as decoding.py reads them from the journal.
+The messages come as their fields, as decoding.py reads them from the journal. Times
+are UTC text, 'YYYY-MM-DD hh:mm:ss.fff', as a DATETIME(3) column takes them (cut, not
+rounded, to the millisecond).
 
 Bad input is stored, never dropped, in the normalised forms below; each change
 comes back as a warning that names the field:
@@ -8,8 +10,6 @@ comes back as a warning that names the field:
 - payload_json that is not JSON (NaN and Infinity included) becomes {"raw": "<text>"};
 - battery_percent NaN (unknown) becomes NULL silently; infinite or outside 0-100, NULL;
 - an unset (zero) header stamp becomes the receive time;
-- times are UTC text, 'YYYY-MM-DD hh:mm:ss.fff', as a DATETIME(3) column takes them
-  (cut, not rounded, to the millisecond);
 - an empty command_id / event_id becomes a UUID derived from the message's content,
   so a message delivered twice still maps to one row;
 - an empty robot_serial becomes 'UNKNOWN';
