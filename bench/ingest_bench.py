@@ -34,6 +34,7 @@ import os
 import random
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -338,9 +339,30 @@ class Bench:
         db_mark = self.db_meter.mark() if getattr(self, 'db_meter', None) else None
         return meter.mark(), self.sys.mark(), meter.threads(), db_mark
 
+    def journal_acked(self) -> int:
+        """The logger's journal is acknowledged up to this record (= messages received
+        and committed since the run began, the journal being new: sequence numbers
+        count every message the node took)."""
+        data = (self.ours_journal / 'ack').read_bytes() if \
+            (self.ours_journal / 'ack').exists() else b''
+        return struct.unpack('<Q', data)[0] if len(data) == 8 else 0
+
+    def journal_settled(self, timeout: float = 3.0) -> int:
+        """journal_acked() once it stops moving (the ack follows each commit)."""
+        deadline = time.monotonic() + timeout
+        last = self.journal_acked()
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = self.journal_acked()
+            if now == last:
+                break
+            last = now
+        return last
+
     def ours_scenario(self, pubs, meter, rate_total: float, per_pub: int, label: str) -> dict:
         scenario = self.next_scenario()
         prefix = id_prefix(self.tag, scenario)
+        acked0 = self.journal_acked()
         m0 = meter.mark()
         s0 = self.sys.mark()
         th0 = meter.threads()
@@ -356,6 +378,9 @@ class Bench:
         out = dict(pub, label=label, sink='db_logger', rows=len(rows),
                    distinct=len({r[0] for r in rows}), lost=lost, duplicated=dup,
                    unexpected=unexpected, drain_wait_s=round(waited, 2))
+        # where a loss happened: before the node took the message (DDS), or after
+        out['received_by_logger'] = self.journal_settled() - acked0
+        out['lost_after_receipt'] = out['received_by_logger'] - out['distinct']
         if lost:
             out['missing_seq_ranges'] = Bench.last_missing
         if rows:
@@ -398,6 +423,8 @@ class Bench:
                 f'{o["published"]} at {o["publish_rate"]}/s, delivered {o["rows"]}, '
                 f'rate {o["rate"]}/s, lost {o["lost"]}, dup {o["duplicated"]}, retries '
                 f'{o["publish_retries"]}{lat_s}' + (f', cpu {cpu}%' if cpu is not None else '')
+                + (f', received by the logger {o["received_by_logger"]} (lost after: '
+                   f'{o["lost_after_receipt"]})' if 'received_by_logger' in o else '')
                 + f', others {o.get("machine", {}).get("others_cores")} cores'
                 + (' [threads ' + ', '.join(
                     f'{"main" if t["main"] else t["name"] + ":" + str(t["tid"])} '
@@ -455,6 +482,7 @@ class Bench:
 
     def setup_ours(self) -> dict:
         logger, log_path = self.start_logger('ingest', self.env)
+        self.ours_journal = self.run_dir / 'journal-ingest'
         meter = ProcessMeter(logger.pid)
         self.db_meter = ProcessMeter(self.mariadb.pid()) if self.mariadb.pid() else None
         side = {'name': 'ours', 'res': self.result['ours'], 'meter': meter, 'pubs': []}
@@ -789,6 +817,7 @@ class Bench:
         runs_all = runs + bare.get('paced', []) + bare.get('ladder', []) + \
             ([bare['flat_out']] if bare.get('flat_out') else [])
         s['lost_total_ours'] = sum(x['lost'] for x in runs)
+        s['lost_after_receipt_ours'] = sum(x.get('lost_after_receipt', 0) for x in runs)
         s['dup_total_ours'] = sum(x['duplicated'] for x in runs)
         variants = [flask.get(v) or {} for v in ('as_installed', 'ssl_off')]
         s['lost_total_flask'] = sum(v.get('lost', 0) for v in variants)
@@ -922,7 +951,9 @@ def report(r: dict) -> str:
             f'ours flat out: {(s.get("lost_flat_out") or {}).get("ours")} lost of '
             f'{(s.get("lost_flat_out") or {}).get("of")} (bare subscriber flat out: '
             f'{(s.get("lost_flat_out") or {}).get("bare")} lost); '
-            f'flask: {s.get("lost_total_flask")}/{s.get("dup_total_flask")}']
+            f'flask: {s.get("lost_total_flask")}/{s.get("dup_total_flask")}',
+            f'  ours, every run: {s.get("lost_after_receipt_ours")} messages lost after the '
+            'logger received them (the rest never reached it: DDS)']
     if lab.get('processes'):
         out += ['', f'LAB LOAD ({lab["robots"]} sim robots, {lab["duration_s"]:.0f} s): '
                 f'rows/s {lab.get("rows_per_s")}']
