@@ -34,7 +34,6 @@ import os
 import random
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -343,9 +342,8 @@ class Bench:
         """The logger's journal is acknowledged up to this record (= messages received
         and committed since the run began, the journal being new: sequence numbers
         count every message the node took)."""
-        data = (self.ours_journal / 'ack').read_bytes() if \
-            (self.ours_journal / 'ack').exists() else b''
-        return struct.unpack('<Q', data)[0] if len(data) == 8 else 0
+        from db_logger.journal import Journal
+        return Journal(self.ours_journal, appender=False).acked
 
     def journal_settled(self, timeout: float = 3.0) -> int:
         """journal_acked() once it stops moving (the ack follows each commit)."""
