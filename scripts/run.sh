@@ -6,8 +6,9 @@
 # test_admin, move 1 m forward at 0.5 m/s, end the session) and print the
 # session's rows. Extra arguments go to the pipeline, e.g. robots:=ep01.
 #
-#   scripts/run.sh             # sim robot /robot, private MariaDB on 127.0.0.1:7858
+#   scripts/run.sh                  # sim robot /robot, private MariaDB on 127.0.0.1:7858
 #   KEEP_RUNNING=1 scripts/run.sh   # leave the pipeline up afterwards (Ctrl-C stops it)
+#   ROBOT_DB_PORT=7900 ROBOT_DB_DIR=/tmp/db scripts/run.sh   # another port and data directory
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -21,26 +22,42 @@ export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$(( RANDOM % 100 + 1 ))}
 say "ROS_DOMAIN_ID=$ROS_DOMAIN_ID (export it in another terminal to watch the topics)"
 
 port=${ROBOT_DB_PORT:-7858}
-python scripts/private_mariadb.py start --port "$port" --migrate --seed
+dbdir=${ROBOT_DB_DIR:-$ROOT/.local/mariadb}
+python scripts/private_mariadb.py start --dir "$dbdir" --port "$port" --migrate --seed
+password_file=$dbdir/robot_user.password
 # the nodes read the password from the environment; it never goes on a command line
-ROBOT_DB_PASSWORD=$(cat .local/mariadb/robot_user.password)
+ROBOT_DB_PASSWORD=$(cat "$password_file")
 export ROBOT_DB_PASSWORD
 
 mkdir -p .local/logs
 log=.local/logs/pipeline-$(date +%Y%m%d-%H%M%S).log
+# Job control on while the pipeline starts: without it bash starts a background job
+# with SIGINT ignored, and `ros2 launch` would then never hear the SIGINT that stops it.
+set -m
 if command -v ros2 >/dev/null 2>&1 && ros2 launch --help >/dev/null 2>&1; then
     ros2 launch launch/pipeline.launch.py db_port:="$port" "$@" >"$log" 2>&1 &
 else
     python scripts/run_pipeline.py db_port:="$port" "$@" >"$log" 2>&1 &
 fi
 pipeline=$!
+set +m
+# SIGINT (what Ctrl-C sends) lets every node stop cleanly; SIGTERM and SIGKILL only
+# if the pipeline is still there after a bounded wait, so this never hangs.
 stop_pipeline() {
-    if kill -0 "$pipeline" 2>/dev/null; then
-        say "stopping the pipeline (pid $pipeline)"
-        kill -INT "$pipeline" && wait "$pipeline" || true
-    fi
+    local signal waited
+    for signal in INT TERM KILL; do
+        kill -0 "$pipeline" 2>/dev/null || break
+        say "stopping the pipeline (SIG$signal to pid $pipeline)"
+        kill -"$signal" "$pipeline" 2>/dev/null || true
+        for waited in $(seq 1 150); do  # 15 s
+            kill -0 "$pipeline" 2>/dev/null || break
+            sleep 0.1
+        done
+    done
+    wait "$pipeline" 2>/dev/null || true
 }
 trap stop_pipeline EXIT
+trap 'exit 130' INT TERM  # Ctrl-C here: the EXIT trap stops the pipeline in order
 say "pipeline started (pid $pipeline), log: $log"
 
 # the scenario drives the first robot of robots:= (default: robot)
@@ -56,11 +73,11 @@ if ! ros2_ws/install/rm_driver/lib/rm_driver/scenario --robot "/$robot" --user-i
 fi
 
 ros2_ws/install/db_logger/lib/db_logger/session_report --latest --port "$port" \
-    --password-file .local/mariadb/robot_user.password
+    --password-file "$password_file"
 
 if [ -n "${KEEP_RUNNING:-}" ]; then
     say "pipeline still running; Ctrl-C stops it"
     wait "$pipeline" || true
 fi
 stop_pipeline
-say "done; the private MariaDB keeps running (scripts/private_mariadb.py stop ends it)"
+say "done; the private MariaDB keeps running (scripts/private_mariadb.py stop --dir $dbdir ends it)"

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import IO, Optional, Sequence
+from typing import IO, List, Optional, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_DIR = Path(os.environ.get('ROBOT_DB_INSTALL', REPO_ROOT / 'ros2_ws' / 'install'))
+# What a clean run may print on stderr: ROS log lines below warning. Anything else (a
+# traceback, "exception was never retrieved", a warning or an error) is a fault.
+ORDINARY_STDERR_LINE = re.compile(r'^\[(INFO|DEBUG)\] ')
+COLOUR_CODE = re.compile(r'\x1b\[[0-9;]*m')  # where the log is colourised
+
+
+def unexpected_stderr_lines(text: str) -> List[str]:
+    """The lines of a process's stderr that a clean run would not print."""
+    lines = (COLOUR_CODE.sub('', line) for line in text.splitlines())
+    return [line for line in lines if line.strip() and not ORDINARY_STDERR_LINE.match(line)]
 
 
 def ros_env(extra: Optional[dict] = None) -> dict:
