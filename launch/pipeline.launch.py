@@ -7,9 +7,11 @@
 
 Every node reads params_file (default config/pipeline.yaml beside this folder); the
 arguments override it. The arguments are parsed and checked by pipeline_args.py
-beside this file, which scripts/run_pipeline.py shares: a bad value stops the launch
-with a message naming the argument. Uses only launch/launch_ros API present in
-Humble, Jazzy and Kilted.
+beside this file, which scripts/run_pipeline.py shares: a bad value, or a name on the
+command line that this file does not declare (robot:=ep01 for robots:=ep01), stops the
+launch with a message naming the argument. (So a launch file that includes this one
+must not take command-line arguments of its own.) Uses only launch/launch_ros API
+present in Humble, Jazzy and Kilted.
 """
 
 import importlib.util
@@ -40,9 +42,11 @@ pipeline_args = _load_pipeline_args()
 
 def _start_nodes(context):
     """Check the arguments, then return the actions that start the nodes."""
+    # A PipelineArgumentError raised here ends `ros2 launch` with its message and exit 1.
+    # context.argv is the `ros2 launch` command line's name:=value list.
+    pipeline_args.check_names(pipeline_args.command_line_names(list(context.argv)))
     values = {name: LaunchConfiguration(name).perform(context)
               for name in pipeline_args.DEFAULTS}
-    # A PipelineArgumentError raised here ends `ros2 launch` with its message and exit 1.
     args = pipeline_args.parse_pipeline_args(values)
     params_file = str(args.params_file)
     ros_args = ['--ros-args', '--log-level', args.log_level]

@@ -18,6 +18,7 @@ Arguments (all strings, as `name:=value` on the command line):
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,13 +175,30 @@ def parse_params_file(text: str, base_dir: Optional[Path] = None) -> Path:
     return path
 
 
+def command_line_names(argv: List[str]) -> List[str]:
+    """The names of `name:=value` items on a command line (what `ros2 launch` got)."""
+    return [item.split(':=', 1)[0] for item in argv if ':=' in item]
+
+
+def check_names(names: List[str]) -> None:
+    """Refuse names the pipeline does not declare: `ros2 launch` itself ignores them, so
+    a mistyped robot:=ep01 would silently start the default robot."""
+    unknown = sorted(set(names) - set(DEFAULTS))
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, DEFAULTS, n=1)
+        hints.append(f'{name!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
+    raise PipelineArgumentError(
+        unknown[0], f'unknown argument{"s" if len(unknown) > 1 else ""} {", ".join(hints)}; '
+                    f'the arguments are {", ".join(DEFAULTS)}')
+
+
 def parse_pipeline_args(values: Mapping[str, str],
                         base_dir: Optional[Path] = None) -> PipelineArgs:
     """Check every argument (missing ones take DEFAULTS); unknown names are refused."""
-    unknown = sorted(set(values) - set(DEFAULTS))
-    if unknown:
-        raise PipelineArgumentError(
-            unknown[0], f'unknown argument; the arguments are {", ".join(DEFAULTS)}')
+    check_names(list(values))
     merged = {**DEFAULTS, **values}
     return PipelineArgs(
         backend=parse_backend(merged['backend']),
