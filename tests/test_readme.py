@@ -1,6 +1,8 @@
-"""The README's SQL runs on the schema as written (docs that cannot drift)."""
+"""The README's SQL runs on the schema as written, and the design notes it cites are the
+project's own (docs that cannot drift)."""
 
 import re
+import subprocess
 
 from db_logger.migrate import split_statements
 from tests.support.processes import REPO_ROOT
@@ -38,3 +40,17 @@ def test_the_korean_readme_keeps_the_same_sql():
         return [re.sub(r'^\s*--.*$', '', block, flags=re.M).split()
                 for block in readme_sql_blocks(name)]
     assert without_comments('README.ko.md') == without_comments('README.md')
+
+
+def test_the_design_notes_live_in_the_repository_and_are_what_is_cited():
+    design = REPO_ROOT / 'docs' / 'design.md'
+    assert design.is_file()
+    for readme in ('README.md', 'README.ko.md'):
+        assert '](docs/design.md)' in (REPO_ROOT / readme).read_text(encoding='utf-8'), readme
+    tracked = subprocess.run(['git', 'ls-files'], cwd=REPO_ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    # DESIGN.md is the team's shared brief, outside this repository: never cite it
+    citing = [name for name in tracked if (REPO_ROOT / name).is_file()
+              and name != 'tests/test_readme.py'
+              and 'DESIGN.md' in (REPO_ROOT / name).read_text(errors='replace')]
+    assert citing == []

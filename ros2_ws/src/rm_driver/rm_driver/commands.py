@@ -137,7 +137,7 @@ def to_json(payload: dict) -> str:
 
 
 def velocity_payload(vx: float, vy: float, wz: float, **extra) -> str:
-    """The DESIGN's {"linear": .., "angular": ..} plus the mecanum base's lateral speed."""
+    """docs/design.md's {"linear": .., "angular": ..} plus the mecanum base's lateral speed."""
     return to_json({'linear': float(vx), 'lateral': float(vy), 'angular': float(wz), **extra})
 
 
