@@ -34,14 +34,16 @@ class SdkMissing(RuntimeError):
 
 
 def install_hint() -> str:
+    """One line: how to get the SDK for this Python (docker/README.md tells the whole route)."""
     version = f'{sys.version_info.major}.{sys.version_info.minor}'
     if (3, 6) <= sys.version_info[:2] <= (3, 8):
         return (f"backend 'sdk' needs the robomaster SDK: install it for this Python "
                 f"with `{sys.executable} -m pip install robomaster`")
-    return (f"backend 'sdk' needs the robomaster SDK, which PyPI ships for CPython 3.6-3.8 "
-            f"only and this is Python {version}: run the driver on a Python 3.8 ROS 2 "
-            f"(e.g. Foxy, as on the robot's Raspberry Pi) after `python3.8 -m pip install "
-            f"robomaster`, or use backend:=sim")
+    return (f"backend 'sdk' needs the robomaster SDK, which this Python {version} cannot "
+            f"import (`pip install robomaster` has wheels for CPython 3.6-3.8 only): run the "
+            f"driver from the project's `robot` Docker image, which installs the SDK for "
+            f"ROS 2 Humble's Python (docker/README.md, 'The RoboMaster SDK on Humble's "
+            f"Python'), or use backend:=sim")
 
 
 def load_robot_factory() -> Callable[[], Any]:

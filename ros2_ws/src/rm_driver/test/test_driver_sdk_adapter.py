@@ -148,6 +148,9 @@ def test_missing_sdk_gives_one_line_install_hint(monkeypatch):
     assert '\n' not in message
     assert 'pip install robomaster' in message
     assert f'{sys.version_info.major}.{sys.version_info.minor}' in message
+    if sys.version_info[:2] > (3, 8):  # one route, the one docker/README.md documents
+        assert "`robot` Docker image" in message and 'docker/README.md' in message
+        assert 'Foxy' not in message
 
 
 # the adapter with the fake SDK -----------------------------------------------------------
