@@ -138,6 +138,8 @@ def test_compose_services_and_their_wiring():
     command = ' '.join(robot['command'])
     assert 'backend:=sdk' in command and 'logger:=false' in command
     assert robot['build']['target'] == 'robot' and pipeline['build']['target'] == 'pipeline'
+    for service in (pipeline, robot):  # ros2 launch stops cleanly on SIGINT only
+        assert (service['stop_signal'], service['init']) == ('SIGINT', True)
 
 
 def test_compose_file_holds_no_literal_password():
