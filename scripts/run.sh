@@ -41,15 +41,18 @@ else
 fi
 pipeline=$!
 set +m
-# SIGINT (what Ctrl-C sends) lets every node stop cleanly; SIGTERM and SIGKILL only
-# if the pipeline is still there after a bounded wait, so this never hangs.
+# SIGINT to the launcher (what Ctrl-C sends) lets every node stop cleanly. Only if it
+# is still there after a bounded wait: SIGTERM, then SIGKILL, to its whole process
+# group (job control gave it one), so no node is orphaned and this never hangs.
 stop_pipeline() {
-    local signal waited
+    local signal target
     for signal in INT TERM KILL; do
         kill -0 "$pipeline" 2>/dev/null || break
-        say "stopping the pipeline (SIG$signal to pid $pipeline)"
-        kill -"$signal" "$pipeline" 2>/dev/null || true
-        for waited in $(seq 1 150); do  # 15 s
+        target=$pipeline
+        [ "$signal" = INT ] || target=-$pipeline
+        say "stopping the pipeline (SIG$signal to $target)"
+        kill -"$signal" -- "$target" 2>/dev/null || true
+        for _ in $(seq 1 150); do  # 15 s
             kill -0 "$pipeline" 2>/dev/null || break
             sleep 0.1
         done
