@@ -1,14 +1,17 @@
 """The db_logger node: finds robot topics, journals what arrives, serves sessions.
 
 The ROS side stays thin: a raw subscription callback only appends the serialized
-message to the journal; the writer process (writer_process.py) decodes and commits.
+message to the journal; the writer process (writer_process.py) decodes and commits;
+the session services answer from a thread of their own (session_services.py).
 Periodic work (graph scans, diagnostics) runs from the spin loop, not from ROS
 timers: the EventsExecutor of these rclpy builds mishandles timers.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from functools import partial
 from typing import Set
@@ -19,19 +22,17 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
-from robot_interfaces.srv import AddUser, EndSession, StartSession
 
 from db_logger.decoding import KIND_COMMAND, KIND_EVENT, KIND_STATUS, RECORDED_TOPIC_TYPES
 from db_logger.diagnostics import logger_status, RateMeter
 from db_logger.journal import Journal, JournalError
-from db_logger.rows import utc_from_epoch
-from db_logger.sessions import Outcome, SessionStore
+from db_logger.session_services import SessionServices
+from db_logger.sessions import SessionStore
 from db_logger.settings import declare, LoggerSettings
-from db_logger.store import DatabaseUnavailable
-from db_logger.writer_process import wait_acked, WriterProcess
+from db_logger.writer_process import WriterProcess
 
-DRAIN_BEFORE_SESSION_S = 2.0  # a robot's first status may still be in the journal
 DIAGNOSTICS_PERIOD_S = 1.0
 TICK_PERIOD_S = 0.1  # the spin loop turns once per message: look at the clock only
 MESSAGE_TYPES = {KIND_STATUS: RobotStatus, KIND_COMMAND: CommandResult, KIND_EVENT: RobotEvent}
@@ -43,7 +44,6 @@ class DbLogger(Node):
         super().__init__('db_logger')
         self.settings: LoggerSettings = declare(self)
         self.journal = Journal(self.settings.journal_dir)
-        self.sessions = SessionStore(self.settings.db)
         self._qos = QoSProfile(history=HistoryPolicy.KEEP_LAST,
                                depth=self.settings.history_depth,
                                reliability=ReliabilityPolicy.RELIABLE,
@@ -57,11 +57,10 @@ class DbLogger(Node):
         self.writer = WriterProcess(self.settings.journal_dir, self.settings.db,
                                     self.settings.batch_size, self.settings.flush_interval,
                                     self._log)
-
-        self.create_service(StartSession, '/session/start', self._start_session)
-        self.create_service(EndSession, '/session/end', self._end_session)
-        self.create_service(AddUser, '/user/add', self._add_user)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.sessions = SessionServices(
+            f'{self.get_name()}_sessions', self.get_namespace(), SessionStore(self.settings.db),
+            lambda: self.journal.acked, self.settings.session_start_wait, self._log)
 
     def tick(self) -> None:
         """Periodic work, called from the spin loop: writer check, graph scan, diagnostics."""
@@ -96,42 +95,6 @@ class DbLogger(Node):
     def _on_message(self, kind: int, data: bytes) -> None:
         self.journal.append(kind, data, time.time())
 
-    # -- services -------------------------------------------------------------------------
-
-    def _now(self):
-        return utc_from_epoch(self.get_clock().now().nanoseconds * 1e-9)
-
-    def _answer(self, what: str, call) -> Outcome:
-        try:
-            outcome = call()
-        except DatabaseUnavailable as exc:
-            outcome = Outcome(False, f'database unavailable: {exc}')
-        except Exception as exc:  # noqa: B902 - a service answers, it never crashes the node
-            outcome = Outcome(False, f'{what} failed: {exc}')
-        self._log('info' if outcome.success else 'warn', f'{what}: {outcome.message}')
-        return outcome
-
-    def _start_session(self, request, response):
-        wait_acked(self.journal, self.journal.last_seq, DRAIN_BEFORE_SESSION_S)
-        outcome = self._answer('/session/start', lambda: self.sessions.start(
-            request.user_id, request.robot_serial, request.note, self._now()))
-        response.success, response.session_id, response.message = (
-            outcome.success, outcome.session_id, outcome.message)
-        return response
-
-    def _end_session(self, request, response):
-        outcome = self._answer('/session/end', lambda: self.sessions.end(
-            request.session_id, request.robot_serial, self._now()))
-        response.success, response.session_id, response.message = (
-            outcome.success, outcome.session_id, outcome.message)
-        return response
-
-    def _add_user(self, request, response):
-        outcome = self._answer('/user/add', lambda: self.sessions.add_user(
-            request.user_id, request.name, request.role))
-        response.success, response.message = outcome.success, outcome.message
-        return response
-
     # -- health -----------------------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
@@ -154,8 +117,9 @@ class DbLogger(Node):
             self.get_logger().info(line)
 
     def close(self) -> None:
-        self.writer.stop()
+        """Services first, then the writer (it finishes its batch), then the journal."""
         self.sessions.close()
+        self.writer.stop()
         self.journal.close()
 
 
@@ -168,18 +132,32 @@ def _executor():
         return SingleThreadedExecutor()
 
 
+def _stop_on_signals() -> threading.Event:
+    """SIGINT and SIGTERM, however many and however sent, ask for one orderly stop.
+
+    Not rclpy's handlers: they raise KeyboardInterrupt at each SIGINT, and a second
+    one (a process group signalled while launch forwards another) would land in the
+    middle of the shutdown below.
+    """
+    requested = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: requested.set())
+    return requested
+
+
 def main(args=None) -> int:
-    rclpy.init(args=args)
+    stop = _stop_on_signals()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = executor = None
     code = 0
     try:
         node = DbLogger()
         executor = _executor()
         executor.add_node(node)
-        while rclpy.ok():
+        while rclpy.ok() and not stop.is_set():
             executor.spin_once(timeout_sec=0.1)
             node.tick()
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:
         pass
     except (ValueError, JournalError, ParameterException) as exc:
         # bad parameters or an unusable journal: one clear line, no traceback

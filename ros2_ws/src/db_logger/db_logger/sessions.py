@@ -6,7 +6,9 @@ only an unreachable database raises (DatabaseUnavailable).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
@@ -23,6 +25,7 @@ class Outcome:
     success: bool
     message: str
     session_id: int = 0
+    unreported: bool = False  # refused only because the robot has no committed status yet
 
 
 def _refuse(message: str) -> Outcome:
@@ -82,7 +85,8 @@ class SessionStore:
                         'AND status_stamp IS NOT NULL', (robot_serial,))
             robot = cur.fetchone()
             if robot is None:
-                return _refuse(f"robot '{robot_serial}' has not reported yet")
+                return Outcome(False, f"robot '{robot_serial}' has not reported yet",
+                               unreported=True)
             cur.execute('SELECT session_id FROM Sessions WHERE robot_id = %s '
                         'AND end_time IS NULL FOR UPDATE', (robot[0],))
             open_session = cur.fetchone()
@@ -150,3 +154,31 @@ class SessionStore:
             verb = 'added' if cur.rowcount == 1 else 'updated'
             return Outcome(True, f"user '{user_id}' {verb} ({role})")
         return self._run(work)
+
+
+def start_once_reported(start: Callable[[], Outcome], committed: Callable[[], int],
+                        wait: float, stopping: threading.Event,
+                        poll: float = 0.02) -> Outcome:
+    """start(), tried again after each commit of the writer while the robot is unreported.
+
+    A robot's first status may still be on its way (graph discovery, delivery, the
+    journal, the writer's batch) when its session is asked for: committed() is the
+    journal's acknowledged sequence number, and the refusal comes only after wait s
+    without that status.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        seen = committed()
+        outcome = start()
+        if not outcome.unreported:
+            return outcome
+        # at least one poll between tries: under steady ingest committed() always moves
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return replace(outcome, message=f'{outcome.message} (waited {wait:g} s for '
+                                                'its first status)')
+            if stopping.wait(min(poll, remaining)):
+                return Outcome(False, 'db_logger is shutting down')
+            if committed() != seen:
+                break

@@ -32,6 +32,9 @@ PARAMETERS = {
     'discovery_period': (1.0, _DOUBLE, 's between graph scans for robot topics', (0.1, 60.0)),
     'history_depth': (1000, _INT, 'KEEP_LAST depth of status/event/command_result; match the '
                       'drivers', (1, 100000)),
+    'session_start_wait': (5.0, _DOUBLE, 's a /session/start for a robot with no committed '
+                           'status waits for its first one (discovery_period, delivery, '
+                           'commit) before refusing it as not reported', (0.0, 60.0)),
 }
 
 
@@ -43,6 +46,7 @@ class LoggerSettings:
     journal_dir: Path
     discovery_period: float
     history_depth: int
+    session_start_wait: float
 
 
 def _descriptor(name: str, kind: int, description: str, bounds) -> ParameterDescriptor:
@@ -71,7 +75,8 @@ def declare(node: Node) -> LoggerSettings:
                           value['db.user'], password_from(value['db.password_file'])),
         batch_size=value['batch_size'], flush_interval=value['flush_interval'],
         journal_dir=Path(journal_dir).expanduser(),
-        discovery_period=value['discovery_period'], history_depth=value['history_depth'])
+        discovery_period=value['discovery_period'], history_depth=value['history_depth'],
+        session_start_wait=value['session_start_wait'])
 
 
 def _ros_home() -> Path:

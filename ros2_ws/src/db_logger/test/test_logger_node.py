@@ -10,7 +10,7 @@ import psutil
 from diagnostic_msgs.msg import DiagnosticArray
 from robot_interfaces.srv import AddUser, EndSession, StartSession
 
-from conftest import SteadyPublisher
+from conftest import kill_connections, SteadyPublisher
 from db_logger.rows import utc_from_epoch
 from tests.support.ros_client import wait_until
 
@@ -102,7 +102,7 @@ def test_commands_and_events_land_in_the_open_session(fresh_db, start_logger, ro
 def test_session_services_answer_errors_with_a_reason(fresh_db, start_logger, robot_factory,
                                                       ros_client):
     add_admin(fresh_db)
-    start_logger(fresh_db)
+    start_logger(fresh_db, '-p', 'session_start_wait:=0.5')
     robot_factory('/ep01', 'SN-EP01').status('Idle')
     wait_count(fresh_db, 'SELECT COUNT(*) FROM Robots', 1)
 
@@ -110,7 +110,8 @@ def test_session_services_answer_errors_with_a_reason(fresh_db, start_logger, ro
         return ros_client.call(StartSession, '/session/start',
                                StartSession.Request(user_id=user, robot_serial=serial))
     assert start('x', 'SN-EP01').message == "unknown user 'x' (add it with /user/add)"
-    assert start('test_admin', 'y').message == "robot 'y' has not reported yet"
+    assert start('test_admin', 'y').message == \
+        "robot 'y' has not reported yet (waited 0.5 s for its first status)"
     first = start('test_admin', 'SN-EP01')
     assert first.success
     second = start('test_admin', 'SN-EP01')
@@ -253,18 +254,24 @@ def test_health_is_published_on_diagnostics(fresh_db, start_logger, robot_factor
     for _ in range(3):
         robot.result()
 
-    def committed():
+    def committed(rows):
         for array in list(received):
             for status in array.status:
                 values = {kv.key: kv.value for kv in status.values}
-                if values.get('rows_committed') == '4':
+                if values.get('rows_committed') == str(rows):
                     return values
         return None
-    assert wait_until(lambda: committed() is not None, 15.0)
-    values = committed()
+    assert wait_until(lambda: committed(4) is not None, 15.0)
+    values = committed(4)
     assert values['database_connected'] == 'true'
     assert values['journal_depth'] == '0'
+    assert values['reconnects'] == '0'  # the first connection is no reconnection
     assert set(values) >= {'rows_per_second', 'last_error', 'database'}
+    # the writer's connection killed: the next batch reconnects
+    assert kill_connections(fresh_db) == 1
+    robot.result()
+    assert wait_until(lambda: committed(5) is not None, 15.0)
+    assert committed(5)['reconnects'] == '1'
 
 
 def test_a_schema_older_than_needed_stops_the_logger_naming_the_migration(
