@@ -3,14 +3,16 @@
 Decoding and SQL cost tens of microseconds of Python per row; in the node's
 process they would share the interpreter lock with the subscription callbacks and
 slow the intake. The node only appends to the journal; this process reads it,
-commits and acknowledges. They share the journal files and a pipe: the child
-sends log lines and its counters as JSON lines on stdout.
+commits and acknowledges. They share the journal files and two pipes: the child
+sends log lines and its counters as JSON lines on stdout, and its stdin tells it
+when to stop: end of file there means the node asked or the node is gone (the
+kernel closes the node's end however it died, so there is no window in which the
+child could miss it, as there is with PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import fcntl
 import json
 import os
@@ -30,23 +32,10 @@ from db_logger.store import LogStore
 from db_logger.writer import BatchWriter, WriterStats
 
 EXIT_SCHEMA_TOO_OLD = 3
-_PR_SET_PDEATHSIG = 1
+EXIT_STUCK = 4
+STOP_GRACE_S = 5.0  # a batch stuck in the database this long is left to the journal
 _PROGRESS_PERIOD_S = 0.25
 _CONFIG_ENV = 'ROBOT_DB_WRITER_CONFIG'  # host, port, name, user as JSON (no password)
-
-
-def _end_with_parent(parent_pid: int) -> None:
-    """SIGTERM this process when the node dies, even by SIGKILL (Linux).
-
-    Set here, in the child, rather than in a preexec_fn: the node has DDS threads,
-    and code between fork and exec must not take their locks.
-    """
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux
-    if os.getppid() != parent_pid:  # the node died before prctl took effect
-        sys.exit(0)
 
 
 class WriterProcess:
@@ -63,8 +52,11 @@ class WriterProcess:
         env[PASSWORD_ENV] = config.password
         argv = [sys.executable, '-m', 'db_logger.writer_process',
                 '--journal-dir', str(journal_dir), '--batch-size', str(batch_size),
-                '--flush-interval', str(flush_interval), '--parent-pid', str(os.getpid())]
-        self._popen = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE)
+                '--flush-interval', str(flush_interval)]
+        # A session of its own: the SIGINT of a Ctrl-C or a killpg is the node's to
+        # handle; the node then stops the writer, after the intake, through stdin.
+        self._popen = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, start_new_session=True)
         self._reader = threading.Thread(target=self._read_reports, name='writer_reports',
                                         daemon=True)
         self._reader.start()
@@ -86,24 +78,19 @@ class WriterProcess:
         return self._popen.poll()
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._popen.poll() is None:
-            self._popen.send_signal(signal.SIGTERM)
-            try:
-                self._popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._popen.kill()
-                self._popen.wait()
+        """Ask the writer to finish its batch and exit; kill it after timeout s."""
+        try:
+            self._popen.stdin.close()
+        except OSError:
+            pass  # it has exited already
+        try:
+            self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._log('warn', f'the writer process did not stop within {timeout:g} s; killed '
+                              '(its journal is committed at the next start)')
+            self._popen.kill()
+            self._popen.wait()
         self._reader.join(2.0)
-
-
-def wait_acked(journal: Journal, target: int, timeout: float) -> bool:
-    """Poll until the journal is acknowledged up to target (at most timeout s)."""
-    deadline = time.monotonic() + timeout
-    while journal.acked < target:
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -111,9 +98,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--journal-dir', type=Path, required=True)
     parser.add_argument('--batch-size', type=int, required=True)
     parser.add_argument('--flush-interval', type=float, required=True)
-    parser.add_argument('--parent-pid', type=int, required=True)
     args = parser.parse_args(argv)
-    _end_with_parent(args.parent_pid)
     settings = json.loads(os.environ[_CONFIG_ENV])
     config = DatabaseConfig(settings['host'], settings['port'], settings['name'],
                             settings['user'], os.environ[PASSWORD_ENV])
@@ -123,21 +108,42 @@ def main(argv: Optional[List[str]] = None) -> int:
     fcntl.flock(writer_lock, fcntl.LOCK_EX)
     out = sys.stdout
     lock = threading.Lock()
+    stop_requested = threading.Event()
 
     def send(report: dict) -> None:
         with lock:
-            out.write(json.dumps(report, ensure_ascii=False) + '\n')
-            out.flush()
+            try:
+                out.write(json.dumps(report, ensure_ascii=False) + '\n')
+                out.flush()
+            except (BrokenPipeError, ValueError):
+                stop()  # the node is gone: no one is left to report to
 
     writer = BatchWriter(Journal(args.journal_dir, appender=False), LogStore(config),
                          decode_records, lambda level, line: send({'log': [level, line]}),
                          batch_size=args.batch_size, flush_interval=args.flush_interval)
+
+    def stop(*_) -> None:
+        stop_requested.set()
+        writer.stop(timeout=0)  # it finishes the batch in hand first
+
+    def stop_at_end_of_stdin() -> None:
+        sys.stdin.buffer.read()
+        stop()
+
+    # only someone aiming at this process signals it: stop as when the node asks
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: writer.stop(timeout=0))
+        signal.signal(signum, stop)
+    threading.Thread(target=stop_at_end_of_stdin, name='stdin', daemon=True).start()
     writer.start()
+    stop_by: Optional[float] = None
     while writer.is_alive():
         writer.join_for(_PROGRESS_PERIOD_S)
         send({'stats': asdict(writer.stats)})
+        if stop_requested.is_set():
+            stop_by = stop_by or time.monotonic() + STOP_GRACE_S
+            if time.monotonic() > stop_by:
+                # its transaction rolls back with the connection; the journal keeps it
+                return EXIT_STUCK
     if writer.fatal:
         send({'fatal': writer.fatal})
         return EXIT_SCHEMA_TOO_OLD

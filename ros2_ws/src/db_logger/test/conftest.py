@@ -94,6 +94,15 @@ class SteadyPublisher:
         self._thread.join(5)
 
 
+def kill_connections(db) -> int:
+    """KILL every other connection to db (a user may kill its own); return how many."""
+    ids = db.query('SELECT id FROM information_schema.PROCESSLIST WHERE db = %s '
+                   'AND id <> CONNECTION_ID()', (db.name,))
+    for (connection_id,) in ids:
+        db.query(f'KILL CONNECTION {int(connection_id)}')
+    return len(ids)
+
+
 @pytest.fixture
 def robot_factory(ros_client):
     return lambda namespace='/ep01', serial='SN-EP01': FakeRobot(ros_client.node, namespace,
