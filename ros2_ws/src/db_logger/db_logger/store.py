@@ -74,27 +74,23 @@ class Batch:
         return sorted({r.serial for r in rows})
 
 
-_UPSERT_STATUS = (
-    'INSERT INTO Robots (serial, model_type, ip_address, status, battery_percent, '
-    'status_stamp, last_seen) VALUES (%s, %s, %s, %s, %s, %s, %s) '
-    # an older status never overwrites a newer one; status_stamp is assigned last
-    # because MySQL evaluates these assignments left to right
-    'ON DUPLICATE KEY UPDATE '
-    'model_type = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
-    'VALUES(model_type), model_type), '
-    'ip_address = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
-    'VALUES(ip_address), ip_address), '
-    'status = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
-    'VALUES(status), status), '
-    'battery_percent = IF(status_stamp IS NULL OR VALUES(status_stamp) >= status_stamp, '
-    'VALUES(battery_percent), battery_percent), '
-    'last_seen = GREATEST(COALESCE(last_seen, VALUES(last_seen)), VALUES(last_seen)), '
-    'status_stamp = GREATEST(COALESCE(status_stamp, VALUES(status_stamp)), VALUES(status_stamp))')
-
-# A robot first seen through a command or event, before any status.
-_INSERT_UNREPORTED_ROBOT = (
-    "INSERT INTO Robots (serial, model_type, status) VALUES (%s, 'Unknown', 'Unknown') "
-    'ON DUPLICATE KEY UPDATE serial = serial')
+# A robot's row is inserted once, when its serial is first seen (by status or log), and
+# updated after: INSERT ... ON DUPLICATE KEY UPDATE would reserve an AUTO_INCREMENT value
+# at every status (InnoDB), leaving gaps in robot_id. ON DUPLICATE KEY here only covers
+# another logger inserting the same serial first.
+_INSERT_ROBOT = ('INSERT INTO Robots (serial, model_type, status) VALUES (%s, %s, %s) '
+                 'ON DUPLICATE KEY UPDATE serial = serial')
+# an older status never overwrites a newer one; status_stamp is assigned last because
+# MySQL evaluates these assignments left to right
+_NEWER = '(status_stamp IS NULL OR %(stamp)s >= status_stamp)'
+_UPDATE_STATUS = (
+    f'UPDATE Robots SET model_type = IF({_NEWER}, %(model_type)s, model_type), '
+    f'ip_address = IF({_NEWER}, %(ip_address)s, ip_address), '
+    f'status = IF({_NEWER}, %(status)s, status), '
+    f'battery_percent = IF({_NEWER}, %(battery_percent)s, battery_percent), '
+    'last_seen = GREATEST(COALESCE(last_seen, %(last_seen)s), %(last_seen)s), '
+    'status_stamp = GREATEST(COALESCE(status_stamp, %(stamp)s), %(stamp)s) '
+    'WHERE robot_id = %(robot_id)s')
 
 # ON DUPLICATE KEY (not INSERT IGNORE): a message delivered twice is a no-op, while
 # every other error (a vanished robot, bad data) still raises instead of vanishing.
@@ -147,8 +143,8 @@ class LogStore:
             raise DatabaseUnavailable('not connected')
         try:
             with self._conn.cursor() as cur:
-                self._upsert_statuses(cur, batch.statuses)
                 ids = self._robot_ids_for(cur, batch)
+                self._update_statuses(cur, batch.statuses, ids)
                 sessions = self._sessions_for(cur, batch, ids)
                 if batch.commands:
                     cur.executemany(_INSERT_COMMAND, [
@@ -177,17 +173,25 @@ class LogStore:
             self.close()
 
     def _robot_ids_for(self, cur, batch: Batch) -> Dict[str, int]:
+        """serial -> robot_id for every robot in batch, inserting only serials never seen."""
         missing = [s for s in batch.serials() if s not in self._robot_ids]
         if missing:
-            # statuses were upserted already; this adds robots known only by their logs
-            cur.executemany(_INSERT_UNREPORTED_ROBOT, [(s,) for s in missing])
-            cur.execute('SELECT serial, robot_id FROM Robots WHERE serial IN (%s)'
-                        % ', '.join(['%s'] * len(missing)), missing)
-            self._robot_ids.update(cur.fetchall())
+            self._robot_ids.update(self._select_robot_ids(cur, missing))
+            new = [s for s in missing if s not in self._robot_ids]
+            if new:
+                # a status in this batch fills the row in; logs alone leave it 'Unknown'
+                cur.executemany(_INSERT_ROBOT, [(s, 'Unknown', 'Unknown') for s in new])
+                self._robot_ids.update(self._select_robot_ids(cur, new))
         return self._robot_ids
 
     @staticmethod
-    def _upsert_statuses(cur, statuses: Sequence[StatusRow]) -> None:
+    def _select_robot_ids(cur, serials: Sequence[str]) -> List[Tuple[str, int]]:
+        cur.execute('SELECT serial, robot_id FROM Robots WHERE serial IN (%s)'
+                    % ', '.join(['%s'] * len(serials)), serials)
+        return list(cur.fetchall())
+
+    @staticmethod
+    def _update_statuses(cur, statuses: Sequence[StatusRow], ids: Dict[str, int]) -> None:
         # only the newest status per robot matters for its row
         newest: Dict[str, StatusRow] = {}
         last_seen: Dict[str, str] = {}
@@ -196,9 +200,11 @@ class LogStore:
                 newest[row.serial] = row
             last_seen[row.serial] = max(last_seen.get(row.serial, row.received), row.received)
         if newest:
-            cur.executemany(_UPSERT_STATUS, [
-                (r.serial, r.model_type, r.ip_address, r.status, r.battery_percent, r.stamp,
-                 last_seen[r.serial]) for r in newest.values()])
+            cur.executemany(_UPDATE_STATUS, [
+                {'robot_id': ids[r.serial], 'model_type': r.model_type,
+                 'ip_address': r.ip_address, 'status': r.status,
+                 'battery_percent': r.battery_percent, 'stamp': r.stamp,
+                 'last_seen': last_seen[r.serial]} for r in newest.values()])
 
     @staticmethod
     def _sessions_for(cur, batch: Batch, ids: Dict[str, int]

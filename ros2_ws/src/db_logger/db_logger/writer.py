@@ -29,7 +29,7 @@ class WriterStats:
     connected: bool = False
     rows_committed: int = 0
     batches_committed: int = 0
-    reconnects: int = 0
+    reconnects: int = 0  # connections made again after one was lost (not the first)
     rows_rejected: int = 0
     last_error: str = ''
 
@@ -65,6 +65,7 @@ class BatchWriter:
         self.backoff = backoff
         self.stats = WriterStats()
         self.fatal: Optional[str] = None  # set when the writer cannot go on at all
+        self._ever_connected = False
         self._stop = threading.Event()
         self._throttle = _Throttle()
         self._thread = threading.Thread(target=self._run, name='db_writer', daemon=True)
@@ -128,7 +129,9 @@ class BatchWriter:
                              'meanwhile)')
             return False
         self.stats.connected = True
-        self.stats.reconnects += 1
+        if self._ever_connected:
+            self.stats.reconnects += 1
+        self._ever_connected = True
         self.log('info', f'connected to {self.store.config.describe()}')
         return True
 

@@ -5,21 +5,30 @@ import time
 import uuid
 
 from rclpy.serialization import serialize_message
-from robot_interfaces.msg import CommandResult
+from robot_interfaces.msg import CommandResult, RobotStatus
 
-from db_logger.decoding import decode_records, KIND_COMMAND
+from conftest import kill_connections
+from db_logger.decoding import decode_records, KIND_COMMAND, KIND_STATUS
 from db_logger.journal import Journal
 from db_logger.rows import CommandRow, sql_time
 from db_logger.store import Batch, LogStore
 from db_logger.writer import BatchWriter
+from tests.support.ros_client import wait_until
 
 RECEIVED = 1768197672.0
 
 
-def command_bytes(command_id: str, i: int) -> bytes:
-    msg = CommandResult(robot_serial='SN-W', command_id=command_id, command_type='Velocity',
+def command_bytes(command_id: str, i: int, serial: str = 'SN-W') -> bytes:
+    msg = CommandResult(robot_serial=serial, command_id=command_id, command_type='Velocity',
                         payload_json='{"linear": 0.5}', result='Success', message=f'#{i}')
     msg.header.stamp.sec, msg.header.stamp.nanosec = int(RECEIVED), i * 1000000
+    return bytes(serialize_message(msg))
+
+
+def status_bytes(serial: str, i: int) -> bytes:
+    msg = RobotStatus(robot_serial=serial, model_type='EP01', status='Active',
+                      ip_address='192.0.2.7', battery_percent=100.0 - i)
+    msg.header.stamp.sec = int(RECEIVED) + i
     return bytes(serialize_message(msg))
 
 
@@ -107,3 +116,52 @@ def test_a_record_that_does_not_decode_is_set_aside_not_dropped(fresh_db, tmp_pa
     kept = json.loads((tmp_path / 'journal' / 'rejected.jsonl').read_text())
     assert kept['seq'] == 2 and bytes.fromhex(kept['payload_hex']).endswith(b'garbage')
     assert 'CommandResult: truncated' in kept['error']
+
+
+def test_robot_ids_stay_dense_however_many_statuses_arrive(fresh_db, tmp_path):
+    journal = Journal(tmp_path / 'journal')
+
+    def rounds(serials, first: int, count: int) -> None:
+        for i in range(first, first + count):
+            for serial in serials:
+                journal.append(KIND_STATUS, status_bytes(serial, i), RECEIVED + i)
+                journal.append(KIND_COMMAND, command_bytes(str(uuid.uuid4()), i, serial),
+                               RECEIVED + i)
+
+    def drain() -> None:
+        # batches of 7: many transactions, each with statuses of several robots
+        run_until_acked(BatchWriter(Journal(tmp_path / 'journal', appender=False),
+                                    LogStore(fresh_db.config()), decode_records, Recorder(),
+                                    batch_size=7), journal)
+    rounds(['SN-A', 'SN-B'], 0, 40)
+    drain()
+    # a third robot appears later; a second writer knows no robot_id yet (as after a
+    # reconnect or a restart)
+    rounds(['SN-A', 'SN-B', 'SN-C'], 40, 40)
+    drain()
+    assert fresh_db.query('SELECT serial, robot_id, battery_percent FROM Robots '
+                          'ORDER BY robot_id') == [('SN-A', 1, 21.0), ('SN-B', 2, 21.0),
+                                                   ('SN-C', 3, 21.0)]
+    assert fresh_db.query(
+        "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+        "AND TABLE_NAME = 'Robots'", (fresh_db.name,)) == [(4,)]
+
+
+def test_reconnects_count_connections_made_again_not_the_first(fresh_db, tmp_path):
+    journal = Journal(tmp_path / 'journal')
+    journal.append(KIND_COMMAND, command_bytes('before', 1), RECEIVED)
+    writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
+                         LogStore(fresh_db.config()), decode_records, Recorder(),
+                         backoff=(0.05, 0.2))
+    writer.start()
+    try:
+        assert wait_until(lambda: journal.acked == journal.last_seq, 15.0)
+        assert (writer.stats.connected, writer.stats.reconnects) == (True, 0)
+        assert kill_connections(fresh_db) == 1
+        journal.append(KIND_COMMAND, command_bytes('after', 2), RECEIVED)
+        assert wait_until(lambda: journal.acked == journal.last_seq, 15.0)
+        assert (writer.stats.connected, writer.stats.reconnects) == (True, 1)
+    finally:
+        writer.stop()
+    assert sorted(r[0] for r in fresh_db.query('SELECT msg_uuid FROM CommandLogs')) == \
+        ['after', 'before']
