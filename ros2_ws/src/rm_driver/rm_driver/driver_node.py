@@ -1,9 +1,10 @@
 """The rm_driver node: the graph's only path to a RoboMaster EP (or its simulator).
 
 Thin ROS glue: parameters (parameters.py), command checks (commands.py), bookkeeping
-(robot_state.py), the move action (move_server.py), records (reporting.py) and a
-backend (sim_backend.py or sdk_adapter.py). Backend events arrive on the executor
-(the sdk adapter hands them over through a guard condition).
+(robot_state.py), the move action (move_server.py), records (reporting.py), a
+backend (sim_backend.py or sdk_adapter.py) and the executor (executor.py). Backend
+events arrive on the executor (the sdk adapter hands them over through a guard
+condition).
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ from typing import Any, Callable, List, Optional
 import rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
-from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.callback_groups import CallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -31,6 +31,7 @@ from rm_driver import messages
 from rm_driver.backend import ARMOR_NAMES, ChassisBackend, ImuSample, OdomSample, WheelSample
 from rm_driver.commands import (Velocity, check_mode, check_velocity, clamp_velocity,
                                 mode_payload, velocity_payload)
+from rm_driver.executor import InlineExecutor
 from rm_driver.handoff import ThreadHandoff
 from rm_driver.link_supervision import Backoff
 from rm_driver.move_server import MoveServer
@@ -79,11 +80,13 @@ class DriverNode(Node):
                                                   qos_profile_sensor_data)
         self._wheels_pub = self.create_publisher(WheelSpeeds, 'wheel_speeds',
                                                  qos_profile_sensor_data)
-        commands_group = ReentrantCallbackGroup()  # blocking move/mode calls run here
+        self._commands_group = ReentrantCallbackGroup()  # blocking move/mode calls run here
         self._backend: ChassisBackend = self._make_backend(robot_factory)
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, 10)
-        self.create_service(SetMode, 'set_mode', self._on_set_mode, callback_group=commands_group)
-        self._moves = MoveServer(self, self._reporter, self._backend, self._lock, commands_group,
+        self.create_service(SetMode, 'set_mode', self._on_set_mode,
+                            callback_group=self._commands_group)
+        self._moves = MoveServer(self, self._reporter, self._backend, self._lock,
+                                 self._commands_group,
                                  refusal=self._state.refusal, pose=lambda: self._pose,
                                  on_active=self._on_move_active)
         self._watchdog = self._make_watchdog(params['cmd_vel_timeout'])
@@ -112,6 +115,11 @@ class DriverNode(Node):
         timer = self.create_timer(timeout, self._on_watchdog)
         timer.cancel()  # armed by the first moving cmd_vel
         return timer
+
+    @property
+    def blocking_group(self) -> CallbackGroup:
+        """The callbacks that may block (move goals, set_mode): not on the spinning thread."""
+        return self._commands_group
 
     @property
     def busy(self) -> bool:
@@ -236,7 +244,7 @@ class DriverNode(Node):
                                           reason)
                 return
             command, notes = clamp_velocity(Velocity(vx, vy, wz))
-            if self._gate.accept(command):
+            if self._gate.accept(command, self._now_ns()):
                 self._backend.drive(command)
                 self._reporter.result(VELOCITY, payload, CommandResult.RESULT_SUCCESS,
                                       '; '.join(['velocity set'] + notes))
@@ -247,13 +255,20 @@ class DriverNode(Node):
             else:
                 self._watchdog.cancel()
 
+    def _now_ns(self) -> int:
+        # The watchdog timer runs on this clock too: one time source for both.
+        return self.get_clock().now().nanoseconds
+
     def _on_watchdog(self) -> None:
         with self._lock:
-            self._watchdog.cancel()
-            if not self._gate.watchdog_expired():
-                return
-            self._backend.drive(Velocity())
             timeout = self._params['cmd_vel_timeout']
+            if not self._gate.watchdog_expired(self._now_ns(), timeout):
+                if not self._gate.moving:
+                    self._watchdog.cancel()
+                # else a cmd_vel came in while this call was due: its reset re-armed us
+                return
+            self._watchdog.cancel()
+            self._backend.drive(Velocity())
             self._reporter.result(VELOCITY, velocity_payload(0.0, 0.0, 0.0, source='watchdog'),
                                   CommandResult.RESULT_SUCCESS,
                                   f'no cmd_vel for {timeout:g} s: chassis stopped by the watchdog')
@@ -316,34 +331,52 @@ def _init_rclpy(args: Optional[List[str]]) -> None:
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
 
 
+def _spin(executor: InlineExecutor, stop: threading.Event, failures: List[BaseException]) -> None:
+    try:
+        executor.spin_forever()
+    except ExternalShutdownException:
+        pass
+    except BaseException as error:  # a callback raised: the traceback is printed, exit 1
+        failures.append(error)
+        raise
+    finally:
+        stop.set()
+
+
 def main(args: Optional[List[str]] = None) -> None:
     _init_rclpy(args)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     node: Optional[DriverNode] = None
-    # Blocking move and set_mode calls must not starve telemetry: several threads.
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor: Optional[InlineExecutor] = None
+    failures: List[BaseException] = []
     exit_code = 0
     try:
         node = DriverNode()
+        # Blocking move and set_mode calls must not starve telemetry: worker threads.
+        executor = InlineExecutor(node.blocking_group, workers=4)
         executor.add_node(node)
-        while not stop.is_set() and rclpy.ok():
-            executor.spin_once(timeout_sec=0.1)  # returns often enough to see `stop`
+        spinner = threading.Thread(target=_spin, args=(executor, stop, failures),
+                                   name='rm_driver_spin')
+        spinner.start()
+        while not stop.wait(0.1):  # a timeout: signals reach Python only between waits
+            pass
         node.shutdown()
         deadline = time.monotonic() + 2.0
         linger = time.monotonic() + 0.3
-        while rclpy.ok() and time.monotonic() < deadline and \
+        while spinner.is_alive() and time.monotonic() < deadline and \
                 (node.busy or time.monotonic() < linger):
-            executor.spin_once(timeout_sec=0.05)  # let the move's result go out
+            time.sleep(0.02)  # still spinning: the move's result goes out
+        executor.halt()
+        spinner.join(5.0)
+        exit_code = 1 if failures else 0
     except (ParameterError, SdkMissing) as error:
         print(f'rm_driver: {error}', file=sys.stderr)
         exit_code = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        if node is not None:
-            node.shutdown()
     finally:
-        executor.shutdown(timeout_sec=2.0)
+        if executor is not None:
+            executor.stop(timeout_sec=2.0)
         if node is not None:
             node.destroy_node()
         if rclpy.ok():

@@ -4,8 +4,8 @@ Goals outside the SDK's ranges, or arriving while another move runs or the robot
 cannot move, are rejected in the goal callback (never accepted then aborted). Every
 goal produces exactly one command_result; a completed move also a Goal event.
 The execute callback blocks on an Event while the backend moves, so it runs in its
-own reentrant callback group of a multi-threaded executor (this works the same on
-Humble, Jazzy and Kilted, unlike awaiting futures in coroutines).
+own reentrant callback group, on the executor's worker threads (executor.py; this
+works the same on Humble, Jazzy and Kilted, unlike awaiting futures in coroutines).
 """
 
 from __future__ import annotations
