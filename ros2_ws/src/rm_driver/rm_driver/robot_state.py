@@ -67,23 +67,26 @@ class BatteryLowDetector:
 
 class VelocityGate:
     """Tracks the velocity in force. A command_result is due when it changes (within
-    VELOCITY_TOLERANCE) and when the watchdog stops a moving chassis, never per message."""
+    VELOCITY_TOLERANCE) and when the watchdog stops a moving chassis, never per message.
+    Times are nanoseconds of the node's clock, the clock its watchdog timer runs on."""
 
     def __init__(self) -> None:
         self.current = Velocity()
         self._last_rejected: Optional[str] = None
+        self._moving_since_ns: Optional[int] = None   # last accepted cmd_vel that moves
 
     @property
     def moving(self) -> bool:
         return not self.current.is_zero()
 
-    def accept(self, command: Velocity) -> bool:
+    def accept(self, command: Velocity, now_ns: int) -> bool:
         """Record a valid command; return whether it differs from the one in force."""
         self._last_rejected = None
-        if command.close_to(self.current):
-            return False
-        self.current = command
-        return True
+        changed = not command.close_to(self.current)
+        if changed:
+            self.current = command
+        self._moving_since_ns = now_ns if self.moving else None
+        return changed
 
     def reject(self, payload: str) -> bool:
         """Record an invalid command; return whether it is a new one worth reporting."""
@@ -92,16 +95,22 @@ class VelocityGate:
         self._last_rejected = payload
         return True
 
-    def watchdog_expired(self) -> bool:
-        """Commands stopped coming: return whether the chassis was moving (a stop is due)."""
-        was_moving = self.moving
-        self.current = Velocity()
-        return was_moving
+    def watchdog_expired(self, now_ns: int, timeout: float) -> bool:
+        """The watchdog fired: return whether a stop is due (and record it), i.e. the
+        chassis moves and its last cmd_vel was accepted `timeout` s or more ago. A call
+        that ran late, after a fresher cmd_vel, finds that command too young."""
+        if self._moving_since_ns is None or not self.moving:
+            return False
+        if now_ns - self._moving_since_ns < round(timeout * 1e9):
+            return False
+        self.reset()
+        return True
 
     def reset(self) -> None:
-        """The chassis was stopped by something else (link lost, fault, a move)."""
+        """The chassis was stopped (by the watchdog, link lost, fault, a move)."""
         self.current = Velocity()
         self._last_rejected = None
+        self._moving_since_ns = None
 
 
 class MoveProgress:

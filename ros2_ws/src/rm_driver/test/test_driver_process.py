@@ -51,18 +51,19 @@ def test_the_pipeline_parameter_file_is_valid_for_the_driver(nodes, ros_client):
     assert driver.process.alive()
 
 
+def stamp_of(msg) -> float:
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+
 def test_cmd_vel_moves_the_odometry_and_the_watchdog_stops_it(nodes, ros_client):
-    driver = Driver(nodes, ros_client, 'cmd_vel_timeout:=0.3')
+    # a timeout well above the publishing period: a slow test process is no stop
+    driver = Driver(nodes, ros_client, 'cmd_vel_timeout:=1.0')
     publisher = ros_client.node.create_publisher(Twist, driver.name('cmd_vel'), 10)
     assert wait_until(lambda: publisher.get_subscription_count() > 0, 10)
     publish_for(publisher, twist(0.5), 1.0)
-    assert driver.x() > 0.3
-    assert driver.odoms[-1].twist.twist.linear.x == pytest.approx(0.5)
-    # Commands stop: the watchdog stops the chassis within its timeout.
-    assert wait_until(lambda: driver.odoms[-1].twist.twist.linear.x == 0.0, 2.0)
-    stopped_at = driver.x()
+    # Commands stop: the watchdog stops the chassis.
+    assert wait_until(lambda: len(driver.results_of('Velocity')) >= 2, 5)
     assert wait_until(driver.odom_count_after(6), 5)
-    assert driver.x() == pytest.approx(stopped_at, abs=1e-6)
     velocity = driver.results_of('Velocity')
     # One result for the change to 0.5 m/s (not one per message), one for the watchdog stop.
     assert [r.result for r in velocity] == ['Success', 'Success']
@@ -70,6 +71,21 @@ def test_cmd_vel_moves_the_odometry_and_the_watchdog_stops_it(nodes, ros_client)
     assert payload(velocity[1])['source'] == 'watchdog'
     assert 'watchdog' in velocity[1].message
     assert len({r.command_id for r in velocity}) == 2
+    # Distance by the driver's own stamps, not by this test's pace: 0.5 m/s between
+    # any two odometry samples taken while moving, and from the command to the stop.
+    odoms = list(driver.odoms)
+    moving = [m for m in odoms if m.twist.twist.linear.x == pytest.approx(0.5)]
+    assert len(moving) >= 2
+    first, last = moving[0], moving[-1]
+    assert last.pose.pose.position.x - first.pose.pose.position.x == pytest.approx(
+        0.5 * (stamp_of(last) - stamp_of(first)), abs=0.005)
+    stopped_at = odoms[-1].pose.pose.position.x
+    assert stopped_at == pytest.approx(
+        0.5 * (stamp_of(velocity[1]) - stamp_of(velocity[0])), abs=0.005)
+    assert stamp_of(velocity[1]) - stamp_of(velocity[0]) >= 1.0   # not before the timeout
+    after_stop = [m for m in odoms if stamp_of(m) > stamp_of(velocity[1])]
+    assert after_stop and all(m.twist.twist.linear.x == 0.0 and
+                              m.pose.pose.position.x == stopped_at for m in after_stop)
     assert wait_until(lambda: driver.status_sequence()[-1] == 'Idle', 3)
     assert driver.status_sequence() == ['Idle', 'Active', 'Idle']
 
@@ -236,7 +252,9 @@ def test_injected_collision_and_fault_and_a_late_subscriber_gets_them(nodes, ros
 
 
 def _parameter(name: str, value) -> ParameterMsg:
-    if isinstance(value, int):
+    if isinstance(value, str):
+        pv = ParameterValue(type=ParameterType.PARAMETER_STRING, string_value=value)
+    elif isinstance(value, int):
         pv = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
     else:
         pv = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
@@ -248,6 +266,10 @@ def test_parameters_are_validated_at_start_and_at_param_set(nodes, ros_client):
     assert refused.popen.wait(20) == 2
     assert 'odom_rate = 7: must be an SDK rate: one of 1, 5, 10, 20, 50 Hz' in \
         refused.output()
+    wrong_type = nodes('rm_driver', 'rm_driver', '-p', 'odom_rate:=fast', tag='_type')
+    assert wrong_type.popen.wait(20) == 2
+    lines = [line for line in wrong_type.output().splitlines() if line.strip()]
+    assert len(lines) == 1 and 'odom_rate must be an integer' in lines[0], lines
 
     driver = Driver(nodes, ros_client)
     service = driver.name('rm_driver/set_parameters')
@@ -256,6 +278,11 @@ def test_parameters_are_validated_at_start_and_at_param_set(nodes, ros_client):
         return ros_client.call(SetParameters, service, SetParameters.Request(
             parameters=[_parameter(name, value)])).results[0]
 
+    wrong_type = set_param('odom_rate', 'fast')   # what `ros2 param set ... fast` sends
+    assert not wrong_type.successful and 'odom_rate must be an integer' in wrong_type.reason
+    wrong_type = set_param('cmd_vel_timeout', 1)
+    assert not wrong_type.successful and 'cmd_vel_timeout must be a floating-point' in \
+        wrong_type.reason
     bad_rate = set_param('odom_rate', 7)
     assert not bad_rate.successful and '1, 5, 10, 20, 50' in bad_rate.reason
     bad_timeout = set_param('cmd_vel_timeout', 20.0)

@@ -35,22 +35,47 @@ def test_battery_already_low_at_start_fires_once():
     assert [detector.update(r) for r in (12, 11.9, 11.8)] == [True, False, False]
 
 
+S = 1_000_000_000  # ns
+
+
 def test_velocity_gate_reports_changes_and_watchdog_stops_only():
     gate = VelocityGate()
-    assert gate.accept(Velocity(0.5)) is True
-    assert gate.accept(Velocity(0.5)) is False         # same command again
-    assert gate.accept(Velocity(0.5002)) is False      # within tolerance
-    assert gate.accept(Velocity(0.3)) is True
-    assert gate.watchdog_expired() is True             # was moving: a stop is due
-    assert gate.watchdog_expired() is False            # already stopped
-    assert gate.accept(Velocity()) is False            # zero after the stop: no change
+    assert gate.accept(Velocity(0.5), 0) is True
+    assert gate.accept(Velocity(0.5), 0) is False          # same command again
+    assert gate.accept(Velocity(0.5002), 0) is False       # within tolerance
+    assert gate.accept(Velocity(0.3), 0) is True
+    assert gate.watchdog_expired(S, 0.5) is True           # was moving: a stop is due
+    assert gate.watchdog_expired(2 * S, 0.5) is False      # already stopped
+    assert gate.accept(Velocity(), 3 * S) is False         # zero after the stop: no change
+
+
+def test_velocity_gate_watchdog_measures_from_the_last_accepted_cmd_vel():
+    gate = VelocityGate()
+    gate.accept(Velocity(0.5), 0)
+    gate.accept(Velocity(0.5), 9 * S // 10)   # the same command keeps it alive
+    # the timer's call, due at 0.5 s, ran late, after the fresh cmd_vel at 0.9 s
+    assert gate.watchdog_expired(S, 0.5) is False
+    assert gate.moving
+    assert gate.watchdog_expired(14 * S // 10 - 1, 0.5) is False
+    assert gate.watchdog_expired(14 * S // 10, 0.5) is True
+    assert not gate.moving
+
+
+def test_velocity_gate_watchdog_is_idle_after_a_stop_command():
+    gate = VelocityGate()
+    gate.accept(Velocity(0.5), 0)
+    gate.accept(Velocity(), S // 10)
+    assert gate.watchdog_expired(10 * S, 0.5) is False
+    gate.accept(Velocity(0.2), 11 * S)
+    gate.reset()                                # a move took over
+    assert gate.watchdog_expired(20 * S, 0.5) is False
 
 
 def test_velocity_gate_reports_a_repeated_bad_command_once():
     gate = VelocityGate()
     assert gate.reject('{"linear": "nan"}') is True
     assert gate.reject('{"linear": "nan"}') is False
-    gate.accept(Velocity(0.1))
+    gate.accept(Velocity(0.1), 0)
     assert gate.reject('{"linear": "nan"}') is True
 
 
