@@ -10,6 +10,7 @@ Everything here runs on the node's executor, so events go to the node directly.
 
 from __future__ import annotations
 
+import threading
 from typing import Dict, List, Optional
 
 from rclpy.node import Node
@@ -21,12 +22,16 @@ from rm_driver.backend import (BackendEvents, MOVE_CANCELED, MOVE_SUCCEEDED, Mov
 from rm_driver.commands import MoveRequest, Velocity
 from rm_driver.sim_chassis import SimChassis
 
-MOTION_PERIOD = 0.02   # s: pose integration and move completion while the chassis moves
+MIN_MOVE_WAIT = 0.001  # s: the shortest wait armed for a move's end
 SIM_ARMOR_ID = 2       # injected hits land on the front armour
 
 
 class SimBackend:
-    """ChassisBackend over a SimChassis, with ROS timers for time and telemetry."""
+    """ChassisBackend over a SimChassis, with ROS timers for time and telemetry.
+
+    The pose is integrated when something looks at it or changes the command (each
+    telemetry tick, each command), so driving costs no more callbacks than idling;
+    a move gets one timer, for the moment it completes."""
 
     def __init__(self, node: Node, events: BackendEvents, serial: str, ip_address: str,
                  rates: TelemetryRates, battery_percent: float, drain_rate: float) -> None:
@@ -35,6 +40,7 @@ class SimBackend:
         self._serial = serial
         self._ip_address = ip_address
         self._chassis = SimChassis(battery_percent, drain_rate)
+        self._lock = threading.RLock()  # moves start on a worker thread, telemetry does not
         self._link_up = False
         self._on_done: Optional[MoveDone] = None
         self._last_step = self._now()
@@ -42,8 +48,7 @@ class SimBackend:
         self._telemetry_timers: List = []
         self._rates = rates
         self.mode = 'free'
-        self._motion_timer = node.create_timer(MOTION_PERIOD, self._advance)
-        self._motion_timer.cancel()  # runs only while the chassis moves
+        self._move_end_timer = None
         node.create_service(Trigger, 'sim/inject_collision', self._inject_collision)
         node.create_service(SetBool, 'sim/inject_fault', self._inject_fault)
         node.create_service(SetBool, 'sim/set_link', self._set_link)
@@ -55,21 +60,23 @@ class SimBackend:
         self._events.on_connected(self._serial, self._ip_address)
 
     def drive(self, command: Velocity) -> None:
-        self._advance()
-        self._chassis.drive(command)
-        self._wake_motion()
+        with self._lock:
+            self._advance()
+            self._chassis.drive(command)
 
     def start_move(self, request: MoveRequest, on_done: MoveDone) -> None:
-        self._advance()
-        self._chassis.start_move(request)
-        self._on_done = on_done
-        self._wake_motion()
+        with self._lock:
+            self._advance()
+            self._chassis.start_move(request)
+            self._on_done = on_done
+            self._arm_move_end()
 
     def cancel_move(self) -> None:
-        self._advance()
-        on_done, self._on_done = self._on_done, None
-        if self._chassis.cancel_move() and on_done is not None:
-            on_done(MOVE_CANCELED, 'move canceled: chassis stopped')
+        with self._lock:
+            self._advance()
+            on_done, self._on_done = self._on_done, None
+            if self._chassis.cancel_move() and on_done is not None:
+                on_done(MOVE_CANCELED, 'move canceled: chassis stopped')
 
     def set_mode(self, mode: str) -> Optional[str]:
         self.mode = mode
@@ -95,43 +102,64 @@ class SimBackend:
             self._chassis.battery_drain_rate = drain_rate
 
     def close(self) -> None:
-        self._chassis.stop()
-        self._motion_timer.cancel()
+        with self._lock:
+            self._chassis.stop()
+            self._disarm_move_end()
 
     # time and telemetry --------------------------------------------------------------
     def _now(self) -> Time:
         return self._node.get_clock().now()
 
-    def _wake_motion(self) -> None:
-        if self._chassis.moving and self._motion_timer.is_canceled():
-            self._motion_timer.reset()
+    def _arm_move_end(self) -> None:
+        self._disarm_move_end()
+        left = self._chassis.move_time_left()
+        if left is not None:
+            self._move_end_timer = self._node.create_timer(max(left, MIN_MOVE_WAIT),
+                                                           self._on_move_end)
+
+    def _disarm_move_end(self) -> None:
+        if self._move_end_timer is not None:
+            self._node.destroy_timer(self._move_end_timer)
+            self._move_end_timer = None
+
+    def _on_move_end(self) -> None:
+        with self._lock:
+            self._advance()
+            self._arm_move_end()  # none once the move completed; else rounding left a sliver
 
     def _advance(self) -> None:
-        now = self._now()
-        dt = (now - self._last_step).nanoseconds * 1e-9
-        self._last_step = now
-        if self._chassis.advance(dt) and self._on_done is not None:
-            on_done, self._on_done = self._on_done, None
-            on_done(MOVE_SUCCEEDED, 'move completed')
-        if not self._chassis.moving:
-            self._motion_timer.cancel()
+        with self._lock:
+            now = self._now()
+            dt = (now - self._last_step).nanoseconds * 1e-9
+            self._last_step = now
+            if self._chassis.advance(dt) and self._on_done is not None:
+                on_done, self._on_done = self._on_done, None
+                on_done(MOVE_SUCCEEDED, 'move completed')
 
     def _emit(self, streams) -> None:
-        self._advance()
-        if not self._link_up:
-            return  # a robot out of reach sends nothing
-        for stream in streams:
-            if stream == 'odom':
-                self._events.on_odom(self._chassis.odom())
-            elif stream == 'imu':
-                now = self._now()
-                elapsed = (now - self._last_imu).nanoseconds * 1e-9
-                self._last_imu = now
-                self._events.on_imu(self._chassis.imu(elapsed))
-            elif stream == 'wheel_speeds':
-                self._events.on_wheels(self._chassis.wheels())
-            else:
-                self._events.on_battery(self._chassis.battery_percent)
+        # Samples under our lock, events after it: the node takes its own lock before
+        # ours (commands), so never the other way round.
+        with self._lock:
+            self._advance()
+            if not self._link_up:
+                return  # a robot out of reach sends nothing
+            samples = [(stream, self._sample(stream)) for stream in streams]
+        handlers = {'odom': self._events.on_odom, 'imu': self._events.on_imu,
+                    'wheel_speeds': self._events.on_wheels, 'battery': self._events.on_battery}
+        for stream, sample in samples:
+            handlers[stream](sample)
+
+    def _sample(self, stream: str):
+        if stream == 'odom':
+            return self._chassis.odom()
+        if stream == 'imu':
+            now = self._now()
+            elapsed = (now - self._last_imu).nanoseconds * 1e-9
+            self._last_imu = now
+            return self._chassis.imu(elapsed)
+        if stream == 'wheel_speeds':
+            return self._chassis.wheels()
+        return self._chassis.battery_percent
 
     # injection services --------------------------------------------------------------
     def _inject_collision(self, request: Trigger.Request,
@@ -171,6 +199,8 @@ class SimBackend:
 
     def _stop_chassis(self) -> None:
         # The node ends the running move itself (as Failed); no MoveDone from here.
-        self._advance()
-        self._on_done = None
-        self._chassis.stop()
+        with self._lock:
+            self._advance()
+            self._on_done = None
+            self._chassis.stop()
+            self._disarm_move_end()

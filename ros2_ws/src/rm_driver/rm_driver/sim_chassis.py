@@ -80,6 +80,18 @@ class SimChassis:
         self._move = _Move(ux, uy, distance, math.radians(request.yaw), request.xy_speed,
                            math.radians(request.yaw_speed))
 
+    def move_time_left(self) -> Optional[float]:
+        """Seconds until the running move completes at its speeds; None without one."""
+        move = self._move
+        if move is None:
+            return None
+        left = 0.0
+        if move.travelled < move.distance:
+            left = (move.distance - move.travelled) / move.speed
+        if move.turned < abs(move.turn):
+            left = max(left, (abs(move.turn) - move.turned) / move.turn_rate)
+        return left
+
     def cancel_move(self) -> bool:
         """Stop a move where it is; return whether one was running."""
         was_running = self._move is not None

@@ -96,3 +96,14 @@ def test_battery_drains_and_stops_at_zero():
     assert chassis.battery_percent == pytest.approx(0.5)
     chassis.advance(10.0)
     assert chassis.battery_percent == 0.0
+
+
+def test_move_time_left_counts_down_to_the_slower_component():
+    chassis = SimChassis()
+    assert chassis.move_time_left() is None
+    chassis.start_move(move_request(1.0, 0.0, 90.0, 0.5, 30.0))   # 2 s of travel, 3 s of turn
+    assert chassis.move_time_left() == pytest.approx(3.0)
+    chassis.advance(1.0)
+    assert chassis.move_time_left() == pytest.approx(2.0)
+    assert chassis.advance(chassis.move_time_left() + 1e-9) is True   # float steps: a sliver
+    assert chassis.move_time_left() is None
