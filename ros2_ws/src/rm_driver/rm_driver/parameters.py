@@ -2,7 +2,10 @@
 
 A bad value is refused both at start (the node exits naming the parameter and what
 is allowed) and at `ros2 param set` (the reason comes back to the caller). Read-only
-parameters shape the node's graph and can only be given at start.
+parameters shape the node's graph and can only be given at start. Types are checked
+here too, not by rclpy, whose refusal ("Wrong parameter type, expected '2' got '4'")
+names neither the parameter nor the types: parameters are declared with dynamic
+typing and a value of another type than the default's is refused by name.
 """
 
 from __future__ import annotations
@@ -25,6 +28,11 @@ _NAME = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
 
 Check = Callable[[Any], Optional[str]]
 
+KINDS = {bool: 'a boolean', int: 'an integer', float: 'a floating-point number (e.g. 1.0)',
+         str: 'a string'}
+# Foxy (the SDK's Python 3.8) has no dynamic typing: rclpy's own type check stays there.
+DYNAMIC_TYPING = 'dynamic_typing' in ParameterDescriptor.get_fields_and_field_types()
+
 
 @dataclass(frozen=True)
 class ParamSpec:
@@ -40,6 +48,9 @@ class ParamSpec:
     def descriptor(self) -> ParameterDescriptor:
         descriptor = ParameterDescriptor(description=self.description, read_only=self.read_only,
                                          additional_constraints=self.constraints)
+        if DYNAMIC_TYPING:
+            descriptor.dynamic_typing = True  # the type is checked by validate()
+            descriptor.type = Parameter.Type.from_parameter_value(self.default).value
         if self.float_range is not None:
             descriptor.floating_point_range = [FloatingPointRange(
                 from_value=self.float_range[0], to_value=self.float_range[1], step=0.0)]
@@ -134,6 +145,8 @@ def validate(name: str, value: Any) -> Optional[str]:
     spec = SPEC_BY_NAME.get(name)
     if spec is None:
         return None
+    if type(value) is not type(spec.default):  # bool is an int subclass: exact types
+        return f'{name} must be {KINDS[type(spec.default)]}, got {value!r}'
     reason = spec.check(value)
     return None if reason is None else f'{name} = {value!r}: {reason}'
 
@@ -163,15 +176,27 @@ def declare_parameters(node: Node,
     same callback that guards later changes; on_change hears about accepted changes."""
     declared = {'done': False}
 
+    def refuse(parameters: List[Parameter], reason: str) -> SetParametersResult:
+        if DYNAMIC_TYPING and declared['done']:
+            # rclpy has already retyped the stored descriptors after the offered values
+            # (dynamic typing): put the declared types back, so `ros2 param describe`
+            # stays true after a refused value
+            for parameter in parameters:
+                spec = SPEC_BY_NAME.get(parameter.name)
+                if spec is not None:
+                    node.describe_parameter(spec.name).type = \
+                        Parameter.Type.from_parameter_value(spec.default).value
+        return SetParametersResult(successful=False, reason=reason)
+
     def on_set(parameters: List[Parameter]) -> SetParametersResult:
         values = {p.name: p.value for p in parameters}
         for name, value in values.items():
             reason = validate(name, value)
             if reason is not None:
-                return SetParametersResult(successful=False, reason=reason)
+                return refuse(parameters, reason)
         reason = _check_reconnect_delays(node, values)
         if reason is not None:
-            return SetParametersResult(successful=False, reason=reason)
+            return refuse(parameters, reason)
         if declared['done']:
             on_change(parameters)
         return SetParametersResult(successful=True)

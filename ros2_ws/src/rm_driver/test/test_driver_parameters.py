@@ -31,6 +31,18 @@ def test_bad_values_are_refused_naming_the_parameter_and_the_allowed_values(
     assert mentions in reason
 
 
+@pytest.mark.parametrize('name, value, kind', [
+    ('odom_rate', 'fast', 'an integer'),
+    ('odom_rate', 20.0, 'an integer'),
+    ('odom_rate', True, 'an integer'),
+    ('cmd_vel_timeout', 1, 'a floating-point number'),
+    ('model_type', 5, 'a string'),
+])
+def test_a_value_of_another_type_is_refused_naming_the_parameter_and_the_type(
+        name, value, kind):
+    assert validate(name, value).startswith(f'{name} must be {kind}')
+
+
 def test_declaration_refuses_bad_start_values_and_runtime_changes():
     import rclpy
     from rclpy.context import Context
@@ -46,6 +58,11 @@ def test_declaration_refuses_bad_start_values_and_runtime_changes():
         with pytest.raises(ParameterError, match=r'^imu_rate = 30: .*1, 5, 10, 20, 50'):
             declare_parameters(bad, lambda params: None)
         bad.destroy_node()
+        bad = Node('bad_type', context=context, start_parameter_services=False,
+                   parameter_overrides=[Parameter('odom_rate', value='fast')])
+        with pytest.raises(ParameterError, match=r'^odom_rate must be an integer'):
+            declare_parameters(bad, lambda params: None)
+        bad.destroy_node()
 
         changes = []
         node = Node('good_params', context=context, start_parameter_services=False,
@@ -56,6 +73,11 @@ def test_declaration_refuses_bad_start_values_and_runtime_changes():
         assert not refused.successful and 'battery_low_threshold' in refused.reason
         refused = node.set_parameters([Parameter('odom_rate', value=25)])[0]
         assert not refused.successful and '1, 5, 10, 20, 50' in refused.reason
+        refused = node.set_parameters([Parameter('odom_rate', value='fast')])[0]
+        assert not refused.successful and 'odom_rate must be an integer' in refused.reason
+        assert node.get_parameter('odom_rate').value == 50
+        # what `ros2 param describe` shows is still the declared type after the refusal
+        assert node.describe_parameter('odom_rate').type == Parameter.Type.INTEGER.value
         read_only = node.set_parameters([Parameter('backend', value='sdk')])[0]
         assert not read_only.successful and 'backend' in read_only.reason
         assert not changes
