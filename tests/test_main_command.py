@@ -46,8 +46,10 @@ def processes_tagged(tag: str) -> dict:
 
 def run_main_command(db_dir: Path, port: int, extra_env=None) -> subprocess.CompletedProcess:
     tag = uuid.uuid4().hex
+    # ROS_HOME: the logger's journal and the nodes' logs go there, not to ~/.ros, where
+    # another pipeline of this user may hold the journal
     env = ros_env({'ROBOT_DB_DIR': db_dir, 'ROBOT_DB_PORT': port, 'RUN_SH_TEST_TAG': tag,
-                   **(extra_env or {})})
+                   'ROS_HOME': db_dir.parent / f'{db_dir.name}-ros-home', **(extra_env or {})})
     env.pop('ROBOT_DB_PASSWORD', None)
     try:
         return subprocess.run(['bash', str(RUN_SH)], cwd=REPO_ROOT, env=env,
