@@ -30,7 +30,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
 from robot_interfaces.msg import RobotStatus  # noqa: E402
 
-from tests.support.fixtures import free_port, SQL_DIR, TestDatabase  # noqa: E402
+from tests.support.fixtures import free_port, TestDatabase  # noqa: E402
 from tests.support.pipeline import params_file_for  # noqa: E402
 from tests.support.processes import unexpected_stderr_lines  # noqa: E402
 
@@ -41,18 +41,13 @@ SERIAL = 'LAUNCHTEST01'
 
 def migrated_database(workdir: Path) -> TestDatabase:
     """A private MariaDB for this test module, stopped when the test process exits."""
-    from db_logger.migrate import Migrator
     server = PrivateMariaDB(workdir / 'mariadb', free_port())
     server.start()
     atexit.register(server.stop)
     server.create_database('launch_test')
     db = TestDatabase(server, 'launch_test', server.credentials(APP_USER, 'launch_test'),
                       server.credentials(MIGRATION_USER, 'launch_test'))
-    conn = db.connect(migrator=True)
-    try:
-        Migrator(conn, SQL_DIR).apply_pending()
-    finally:
-        conn.close()
+    db.migrate()
     return db
 
 

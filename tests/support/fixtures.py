@@ -53,6 +53,15 @@ class TestDatabase:
         finally:
             conn.close()
 
+    def migrate(self) -> None:
+        """Apply every migration in sql/, as the migration tool does."""
+        from db_logger.migrate import Migrator
+        conn = self.connect(migrator=True)
+        try:
+            Migrator(conn, SQL_DIR).apply_pending()
+        finally:
+            conn.close()
+
     def logger_params(self) -> List[str]:
         """--ros-args -p items that point db_logger at this database."""
         return ['-p', f'db.host:={self.app.host}', '-p', f'db.port:={self.app.port}',
@@ -82,12 +91,7 @@ def empty_db(mariadb) -> Iterator[TestDatabase]:
 @pytest.fixture
 def fresh_db(empty_db) -> TestDatabase:
     """A new database with every migration applied."""
-    from db_logger.migrate import Migrator
-    conn = empty_db.connect(migrator=True)
-    try:
-        Migrator(conn, SQL_DIR).apply_pending()
-    finally:
-        conn.close()
+    empty_db.migrate()
     return empty_db
 
 
