@@ -1,16 +1,31 @@
 # Source this (bash): the project's venv, the built workspace, and DDS kept on this
-# machine. Usage: source scripts/env.sh
+# machine. Usage: source scripts/env.sh (ROS 2 Kilted), or for another distro set up
+# with scripts/setup.sh --distro jazzy: ROS_DISTRO_WHEELS=jazzy source scripts/env.sh
+# One distro per shell: sourcing a second one on top mixes their paths.
+# shellcheck shell=bash
 _robot_db_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# the same layout as scripts/setup.sh: Kilted keeps its original paths
+case ${ROS_DISTRO_WHEELS:-kilted} in
+    kilted) _robot_db_venv=$_robot_db_root/.venv _robot_db_ws=$_robot_db_root/ros2_ws ;;
+    jazzy) _robot_db_venv=$_robot_db_root/.local/jazzy/venv
+        _robot_db_ws=$_robot_db_root/.local/jazzy ;;
+    *) echo "env.sh: unknown ROS_DISTRO_WHEELS '$ROS_DISTRO_WHEELS': kilted or jazzy" >&2
+        unset _robot_db_root
+        return 1 ;;
+esac
 # colcon's and venv's scripts read unset variables: allow that while sourcing them
 case $- in *u*) _robot_db_nounset=1; set +u ;; *) _robot_db_nounset= ;; esac
 # shellcheck disable=SC1091
-. "$_robot_db_root/.venv/bin/activate"
+. "$_robot_db_venv/bin/activate"
 # shellcheck disable=SC1091
-. "$_robot_db_root/ros2_ws/install/setup.bash"
+. "$_robot_db_ws/install/setup.bash"
 [ -n "$_robot_db_nounset" ] && set -u
 # colcon drops the venv from AMENT_PREFIX_PATH (it has no local_setup); rclpy needs it.
 export AMENT_PREFIX_PATH="$AMENT_PREFIX_PATH:$VIRTUAL_ENV"
 # DDS stays on loopback unless the caller already chose otherwise.
 export ROS_AUTOMATIC_DISCOVERY_RANGE=${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 export ROBOT_DB_ROOT="$_robot_db_root"
-unset _robot_db_root _robot_db_nounset
+# where the tests and scripts/run_pipeline.py find this distro's executables
+export ROBOT_DB_INSTALL="$_robot_db_ws/install"
+export ROS_DISTRO_WHEELS=${ROS_DISTRO_WHEELS:-kilted}
+unset _robot_db_root _robot_db_venv _robot_db_ws _robot_db_nounset

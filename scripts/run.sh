@@ -68,14 +68,14 @@ robot=robot
 for arg in "$@"; do
     case "$arg" in robots:=*) robot=${arg#robots:=}; robot=${robot%%,*}; robot=${robot%%=*} ;; esac
 done
-if ! ros2_ws/install/rm_driver/lib/rm_driver/scenario --robot "/$robot" --user-id test_admin \
+if ! "$ROBOT_DB_INSTALL"/rm_driver/lib/rm_driver/scenario --robot "/$robot" --user-id test_admin \
         --distance 1.0 --speed 0.5 --timeout 30; then
     say "the scenario failed; the pipeline log follows"
     tail -n 40 "$log"
     exit 1
 fi
 
-ros2_ws/install/db_logger/lib/db_logger/session_report --latest --port "$port" \
+"$ROBOT_DB_INSTALL"/db_logger/lib/db_logger/session_report --latest --port "$port" \
     --password-file "$password_file"
 
 if [ -n "${KEEP_RUNNING:-}" ]; then

