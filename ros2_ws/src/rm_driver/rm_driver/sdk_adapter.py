@@ -42,7 +42,7 @@ def install_hint() -> str:
     return (f"backend 'sdk' needs the robomaster SDK, which this Python {version} cannot "
             f"import (`pip install robomaster` has wheels for CPython 3.6-3.8 only): run the "
             f"driver from the project's `robot` Docker image, which installs the SDK for "
-            f"ROS 2 Humble's Python (docker/README.md, 'The RoboMaster SDK on Humble's "
+            f"its ROS 2 Python (docker/README.md, 'The RoboMaster SDK on the image's "
             f"Python'), or use backend:=sim")
 
 
