@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, TypeVar
 
 import rclpy
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
+
+T = TypeVar('T')
 
 
 class RosTestClient:
@@ -58,6 +60,18 @@ class RosTestClient:
             return future.result()
         finally:
             self.node.destroy_client(client)
+
+    def on_spin_thread(self, call: Callable[[], T], timeout: float = 10.0) -> T:
+        """Run call() on the executor's thread and return what it returned.
+
+        For action client calls: Jazzy's ActionClient registers a request only after
+        sending it, with no lock (Kilted's takes one), so a request sent from another
+        thread can have its response handled first and dropped ("Ignoring unexpected
+        goal response")."""
+        task = self.executor.create_task(call)
+        if not wait_until(task.done, timeout):
+            raise TimeoutError(f'the client executor did not run {call} in {timeout} s')
+        return task.result()
 
     def close(self) -> None:
         self.executor.shutdown(timeout_sec=1.0)

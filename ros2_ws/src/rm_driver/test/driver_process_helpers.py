@@ -72,18 +72,32 @@ class Driver:
         start = len(self.odoms)
         return lambda: len(self.odoms) >= start + count
 
-    def move_client(self) -> ActionClient:
-        client = ActionClient(self.client.node, Move, self.name('move'))
-        assert client.wait_for_server(timeout_sec=10.0), 'move action server not found'
-        return client
+    def move_client(self) -> 'MoveClient':
+        return MoveClient(self.client, self.name('move'))
 
 
-def send_goal(client: ActionClient, feedback: List = None, **fields: float):
-    """Send a Move goal; return its (accepted or not) goal handle."""
-    callback = feedback.append if feedback is not None else None
-    future = client.send_goal_async(Move.Goal(**fields), feedback_callback=callback)
-    assert wait_until(future.done, 10.0), 'no answer to the goal'
-    return future.result()
+class MoveClient:
+    """The driver's move action; every call runs on the test client's executor thread
+    (RosTestClient.on_spin_thread says why)."""
+
+    def __init__(self, ros_client: RosTestClient, name: str) -> None:
+        self._ros = ros_client
+        self.action = ActionClient(ros_client.node, Move, name)
+        assert self.action.wait_for_server(timeout_sec=10.0), 'move action server not found'
+
+    def send_goal(self, feedback: List = None, **fields: float):
+        """Send a Move goal; return its (accepted or not) goal handle."""
+        callback = feedback.append if feedback is not None else None
+        future = self._ros.on_spin_thread(
+            lambda: self.action.send_goal_async(Move.Goal(**fields), feedback_callback=callback))
+        assert wait_until(future.done, 10.0), 'no answer to the goal'
+        return future.result()
+
+    def result_async(self, handle):
+        return self._ros.on_spin_thread(handle.get_result_async)
+
+    def cancel_async(self, handle):
+        return self._ros.on_spin_thread(handle.cancel_goal_async)
 
 
 def payload(result: CommandResult) -> dict:

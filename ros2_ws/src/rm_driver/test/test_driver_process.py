@@ -18,7 +18,7 @@ from tests.support.processes import REPO_ROOT
 from tests.support.ros_client import wait_until
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
-from driver_process_helpers import Driver, payload, send_goal  # noqa: E402
+from driver_process_helpers import Driver, payload  # noqa: E402
 
 
 def twist(vx: float = 0.0, vy: float = 0.0, wz: float = 0.0) -> Twist:
@@ -95,9 +95,9 @@ def test_move_reaches_one_metre_with_monotonic_feedback_and_a_goal_event(nodes, 
     client = driver.move_client()
     feedback = []
     started = time.monotonic()
-    handle = send_goal(client, feedback, x=1.0, xy_speed=0.5)
+    handle = client.send_goal(feedback, x=1.0, xy_speed=0.5)
     assert handle.accepted
-    result_future = handle.get_result_async()
+    result_future = client.result_async(handle)
     assert wait_until(result_future.done, 10)
     elapsed = time.monotonic() - started
     wrapped = result_future.result()
@@ -123,12 +123,12 @@ def test_cancel_stops_the_motion(nodes, ros_client):
     driver = Driver(nodes, ros_client)
     client = driver.move_client()
     feedback = []
-    handle = send_goal(client, feedback, x=2.0, xy_speed=0.5)
+    handle = client.send_goal(feedback, x=2.0, xy_speed=0.5)
     assert handle.accepted
     assert wait_until(lambda: feedback and feedback[-1].feedback.progress > 0.1, 5)
-    cancel = handle.cancel_goal_async()
+    cancel = client.cancel_async(handle)
     assert wait_until(cancel.done, 5) and cancel.result().goals_canceling
-    result_future = handle.get_result_async()
+    result_future = client.result_async(handle)
     assert wait_until(result_future.done, 5)
     assert result_future.result().status == GoalStatus.STATUS_CANCELED
     assert wait_until(driver.odom_count_after(2), 5)
@@ -144,11 +144,11 @@ def test_cancel_stops_the_motion(nodes, ros_client):
 def test_a_second_goal_is_rejected_while_one_runs(nodes, ros_client):
     driver = Driver(nodes, ros_client)
     client = driver.move_client()
-    first = send_goal(client, x=0.5, xy_speed=0.5)
+    first = client.send_goal(x=0.5, xy_speed=0.5)
     assert first.accepted
-    second = send_goal(client, x=1.0, xy_speed=0.5)
+    second = client.send_goal(x=1.0, xy_speed=0.5)
     assert not second.accepted
-    result_future = first.get_result_async()
+    result_future = client.result_async(first)
     assert wait_until(result_future.done, 10)
     assert result_future.result().status == GoalStatus.STATUS_SUCCEEDED
     assert wait_until(lambda: len(driver.results_of('Move')) == 2, 5)
@@ -210,7 +210,7 @@ def test_bad_inputs_are_rejected_naming_the_field_and_nothing_moves(nodes, ros_c
                  (dict(x=1.0, xy_speed=0.3), 'xy_speed'), (dict(yaw=90.0, yaw_speed=600.0),
                                                            'yaw_speed')]
     for fields, _ in bad_goals:
-        assert not send_goal(client, **fields).accepted
+        assert not client.send_goal(**fields).accepted
     assert wait_until(lambda: len(driver.results_of('Move')) == len(bad_goals), 5)
     for result, (_, field) in zip(driver.results_of('Move'), bad_goals):
         assert result.result == 'Rejected' and result.message.split(' ')[0] == field
@@ -239,7 +239,7 @@ def test_injected_collision_and_fault_and_a_late_subscriber_gets_them(nodes, ros
     assert wait_until(lambda: driver.statuses[-1].status == 'Error', 5)
     assert wait_until(lambda: driver.events_of('Error') and driver.events_of('Collision'), 5)
     assert 'bottom_front' in driver.events_of('Collision')[0].message
-    handle = send_goal(driver.move_client(), x=0.5)
+    handle = driver.move_client().send_goal(x=0.5)
     assert not handle.accepted
     assert wait_until(lambda: driver.results_of('Move'), 5)
     assert 'Error' in driver.results_of('Move')[0].message
@@ -311,9 +311,10 @@ def test_sdk_backend_without_the_sdk_exits_with_one_install_line(nodes):
 def test_sigint_during_a_move_stops_and_still_reports_the_move(nodes, ros_client):
     driver = Driver(nodes, ros_client)
     feedback = []
-    handle = send_goal(driver.move_client(), feedback, x=2.0)
+    client = driver.move_client()
+    handle = client.send_goal(feedback, x=2.0)
     assert handle.accepted
-    result_future = handle.get_result_async()
+    result_future = client.result_async(handle)
     assert wait_until(lambda: len(feedback) > 3, 5)
     assert driver.process.stop() == 0   # SIGINT, a clean exit
     assert wait_until(result_future.done, 5)
