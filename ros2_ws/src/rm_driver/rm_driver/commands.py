@@ -16,6 +16,10 @@ from typing import Dict, List, Optional, Tuple
 # chassis.drive_speed limits (SDK docs): x, y in [-3.5, 3.5] m/s, z in [-600, 600] deg/s.
 MAX_LINEAR_SPEED = 3.5
 MAX_ANGULAR_SPEED = math.radians(600.0)
+# What drive_speed sends (SDK util.py CHASSIS_SPD_*_CHECKER): x, y rounded to 0.01 m/s,
+# z to whole deg/s, so a smaller non-zero speed would silently go out as 0.
+LINEAR_SPEED_STEP = 0.01
+ANGULAR_SPEED_STEP = math.radians(1.0)
 
 # chassis.move limits (SDK docs).
 MOVE_XY_LIMIT = 5.0            # m
@@ -77,19 +81,26 @@ def check_velocity(vx: float, vy: float, wz: float) -> Optional[str]:
 
 
 def clamp_velocity(command: Velocity) -> Tuple[Velocity, List[str]]:
-    """Clamp to the EP's drive_speed limits; also return a note per clamped field."""
+    """Clamp to the EP's drive_speed limits and raise a non-zero speed the SDK would round
+    to 0 to its smallest step; also return a note per changed field."""
     notes: List[str] = []
 
-    def clamp(field: str, value: float, limit: float, unit: str) -> float:
-        if abs(value) <= limit:
-            return value
-        clamped = math.copysign(limit, value)
-        notes.append(f'{field} clamped from {value:g} to {clamped:g} {unit}')
-        return clamped
+    def fit(field: str, value: float, limit: float, step: float, unit: str) -> float:
+        if abs(value) > limit:
+            clamped = math.copysign(limit, value)
+            notes.append(f'{field} clamped from {value:g} to {clamped:g} {unit}')
+            return clamped
+        if abs(value) > VELOCITY_TOLERANCE and round(value / step) == 0:
+            raised = math.copysign(step, value)
+            notes.append(f'{field} raised from {value:g} to {raised:.4g} {unit}: the SDK '
+                         f'sends steps of {step:.4g} {unit} and would send 0')
+            return raised
+        return value
 
-    return Velocity(clamp('linear.x', command.vx, MAX_LINEAR_SPEED, 'm/s'),
-                    clamp('linear.y', command.vy, MAX_LINEAR_SPEED, 'm/s'),
-                    clamp('angular.z', command.wz, MAX_ANGULAR_SPEED, 'rad/s')), notes
+    return Velocity(fit('linear.x', command.vx, MAX_LINEAR_SPEED, LINEAR_SPEED_STEP, 'm/s'),
+                    fit('linear.y', command.vy, MAX_LINEAR_SPEED, LINEAR_SPEED_STEP, 'm/s'),
+                    fit('angular.z', command.wz, MAX_ANGULAR_SPEED, ANGULAR_SPEED_STEP,
+                        'rad/s')), notes
 
 
 def check_move(x: float, y: float, yaw: float, xy_speed: float,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable, Iterable, Set
 
 
 class LinkWatch:
@@ -29,6 +29,38 @@ class LinkWatch:
 
     def expired(self) -> bool:
         return self.silent_for() > self.timeout
+
+
+class FirstPushes:
+    """Which subscribed streams have pushed since they were last subscribed. The SDK's
+    unsub_* raises on a stream that never pushed (dds.py del_subject_info calls done() on
+    the subject's task, None until the first push), so only those that did are unsubscribed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._seen: Set[str] = set()
+
+    def restart(self) -> Callable[[str, Callable[[Any], None]], Callable[[Any], None]]:
+        """Forget every stream; return a wrapper that marks `name` when its callback runs
+        (pushes to an older subscription's callbacks are ignored)."""
+        with self._lock:
+            self._generation += 1
+            self._seen.clear()
+            generation = self._generation
+
+        def wrap(name: str, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+            def pushed(payload: Any) -> None:
+                with self._lock:
+                    if generation == self._generation:
+                        self._seen.add(name)
+                callback(payload)
+            return pushed
+        return wrap
+
+    def seen_all(self, names: Iterable[str]) -> bool:
+        with self._lock:
+            return self._seen.issuperset(names)
 
 
 class Backoff:

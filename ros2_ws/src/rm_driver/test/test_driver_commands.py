@@ -70,3 +70,13 @@ def test_payloads_are_valid_json_even_for_nan():
 def test_velocity_tolerance_treats_joystick_noise_as_the_same_command():
     assert Velocity(0.5, 0.0, 0.0).close_to(Velocity(0.5004, 0.0, 0.0))
     assert not Velocity(0.5, 0.0, 0.0).close_to(Velocity(0.51, 0.0, 0.0))
+
+
+def test_speeds_the_sdk_would_round_to_zero_are_raised_to_its_step_with_a_note():
+    command, notes = clamp_velocity(Velocity(0.004, -0.003, -0.008))   # 0.46 deg/s
+    assert command == Velocity(0.01, -0.01, -math.radians(1.0))
+    assert [note.split(' ')[0] for note in notes] == ['linear.x', 'linear.y', 'angular.z']
+    assert 'raised from -0.008 to -0.01745 rad/s' in notes[2]
+    # What already survives the SDK's rounding, and what is zero to the driver, is kept.
+    assert clamp_velocity(Velocity(0.006, 0.0, 0.009)) == (Velocity(0.006, 0.0, 0.009), [])
+    assert clamp_velocity(Velocity(0.0005, 0.0, 0.0005))[1] == []

@@ -1,5 +1,6 @@
 """The sdk backend against a fake SDK (driver_fake_sdk): unit conversions, the hand-off
-from SDK threads to the node's thread, reconnect with backoff. No real SDK involved."""
+from SDK threads to the node's thread, reconnect with backoff, and what robomaster
+0.1.1.68 really does where the adapter depends on it. No real SDK involved."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import uuid
 
 import pytest
 
-from rm_driver.backend import MOVE_CANCELED, MOVE_SUCCEEDED, TelemetryRates
-from rm_driver.commands import MoveRequest, Velocity
+from rm_driver import sdk_adapter
+from rm_driver.backend import MOVE_CANCELED, MOVE_FAILED, MOVE_SUCCEEDED, TelemetryRates
+from rm_driver.commands import MoveRequest, Velocity, clamp_velocity
 from rm_driver.handoff import ThreadHandoff
 from rm_driver.link_supervision import Backoff, LinkWatch
 from rm_driver.sdk_adapter import SdkBackend, SdkMissing, load_robot_factory
@@ -67,19 +69,35 @@ class Drainer:
         self.thread.join(2.0)
 
 
+RATES = TelemetryRates(odom=20, imu=50, wheel_speeds=10, battery=5)
+
+
 @pytest.fixture
-def sdk():
-    world = FakeWorld()
-    events = RecordingEvents()
-    handoff = ThreadHandoff()
-    drainer = Drainer(handoff)
-    backend = SdkBackend(events, handoff, world.factory, 'sta', '',
-                         TelemetryRates(odom=20, imu=50, wheel_speeds=10, battery=5),
-                         link_timeout=0.4, backoff=Backoff(0.1, 0.4), log=lambda _: None)
-    backend.start()
-    yield world, events, backend, drainer
-    backend.close()
-    drainer.close()
+def make_sdk():
+    """Build and start an SdkBackend on a FakeWorld; everything is closed afterwards."""
+    built = []
+
+    def make(world=None, conn_type='sta', log=lambda _: None):
+        # A failed initialize takes 5 s on the SDK (conn.py:246); 0.1 s keeps tests short.
+        world = world or FakeWorld(connect_timeout=0.1)
+        events = RecordingEvents()
+        drainer = Drainer(ThreadHandoff())
+        backend = SdkBackend(events, drainer.handoff, world.factory, conn_type, '', RATES,
+                             link_timeout=0.4, backoff=Backoff(0.1, 0.4), log=log)
+        built.append((world, backend, drainer))
+        backend.start()
+        return world, events, backend, drainer
+
+    yield make
+    for world, backend, drainer in built:
+        world.ftp_release.set()   # frees an attempt a faulty adapter left stuck
+        backend.close()
+        drainer.close()
+
+
+@pytest.fixture
+def sdk(make_sdk):
+    return make_sdk()
 
 
 def connected(events) -> bool:
@@ -210,8 +228,8 @@ def test_drive_and_move_are_sent_in_the_sdk_frame(sdk):
     assert wait_until(lambda: connected(events), 5)
     backend.drive(Velocity(0.5, 0.2, 1.0))
     assert wait_until(lambda: world.drive_calls, 5)
-    assert world.drive_calls[-1] == pytest.approx(
-        {'x': 0.5, 'y': -0.2, 'z': -math.degrees(1.0), 'timeout': None})
+    # As the SDK sends it: z in whole deg/s (-57.3 -> -57).
+    assert world.drive_calls[-1] == {'x': 0.5, 'y': -0.2, 'z': -57, 'timeout': None}
     done = []
     backend.start_move(MoveRequest(1.0, -0.5, 30.0, 0.5, 30.0), lambda *a: done.append(a))
     assert wait_until(lambda: world.moves, 5)
@@ -250,9 +268,10 @@ def test_silent_link_is_lost_then_reconnected_with_backoff(sdk):
     assert wait_until(lambda: events.of('on_link_lost'), 5)
     assert 'no data from the robot' in events.of('on_link_lost')[0][0]
     attempts = len(world.robots)
-    assert wait_until(lambda: len(world.robots) >= attempts + 2, 5)  # retrying meanwhile
+    # close() of the lost connection waits 3 s for an ack, then attempts follow.
+    assert wait_until(lambda: len(world.robots) >= attempts + 2, 10)  # retrying meanwhile
     world.link_up = True
-    assert wait_until(lambda: len(events.of('on_connected')) == 2, 5)
+    assert wait_until(lambda: len(events.of('on_connected')) == 2, 10)
     names = [name for name, _ in events.calls if name in ('on_connected', 'on_link_lost')]
     assert names == ['on_connected', 'on_link_lost', 'on_connected']
 
@@ -271,6 +290,126 @@ def test_sdk_exception_is_a_latched_fault_cleared_by_reconnecting(sdk):
                      'on_fault_cleared']
 
 
+# robomaster 0.1.1.68's real behaviour (issue 10) ---------------------------------------
+def settled(events, drainer) -> None:
+    """Wait until everything posted so far has been drained (the hand-off is FIFO)."""
+    mark = object()
+    drainer.handoff.post(events.on_marker, mark)
+    assert wait_until(lambda: (mark,) in events.of('on_marker'), 5)
+
+
+def test_drive_speed_returning_false_is_not_a_fault(sdk):
+    world, events, backend, drainer = sdk
+    assert wait_until(lambda: connected(events), 5)
+    backend.drive(Velocity(0.2, 0.0, 0.0))
+    assert wait_until(lambda: world.drive_calls, 5)
+    backend.cancel_move()   # a zero drive_speed too
+    assert backend.set_mode('free') is None   # after the drives on the worker
+    settled(events, drainer)
+    assert len(world.drive_calls) == 2
+    assert events.of('on_fault') == []
+
+
+def test_conn_type_built_at_run_time_connects(make_sdk):
+    conn_type = ''.join(['s', 't', 'a'])   # as a ROS parameter arrives: not interned
+    assert conn_type is not sys.intern('sta')
+    world, events, _, _ = make_sdk(conn_type=conn_type)
+    assert wait_until(lambda: connected(events), 5)
+    assert world.robots[0].initialize_args['conn_type'] == 'sta'
+
+
+def test_move_after_a_cancel_is_sent_and_telemetry_keeps_flowing(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    done = []
+    backend.start_move(MoveRequest(2.0, 0.0, 0.0, 0.5, 30.0), lambda *a: done.append(a))
+    assert wait_until(lambda: world.moves, 5)
+    backend.cancel_move()   # the SDK never hears the move's final push
+    assert wait_until(lambda: done, 5)
+    backend.start_move(MoveRequest(0.5, 0.0, 0.0, 0.5, 30.0), lambda *a: done.append(a))
+    assert wait_until(lambda: len(world.moves) == 2 or len(done) == 2, 5)
+    assert len(world.moves) == 2, done
+    assert world.moves[0].is_completed   # marked finished in the SDK, not left running
+    odoms = len(events.of('on_odom'))
+    assert wait_until(lambda: len(events.of('on_odom')) >= odoms + 20, 5)   # 20 Hz: 1 s
+    world.moves[1].finish(True)
+    assert wait_until(lambda: len(done) == 2, 5)
+    assert done[1][0] == MOVE_SUCCEEDED
+    assert events.of('on_link_lost') == []
+
+
+def test_move_after_one_that_missed_its_deadline_is_sent(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    done = []
+    backend.start_move(MoveRequest(0.0, 0.0, 0.0, 0.5, 30.0), lambda *a: done.append(a))
+    assert wait_until(lambda: done, 10)   # its final push never comes: 5 s deadline
+    assert done[0][0] == MOVE_FAILED and 'did not complete' in done[0][1]
+    assert world.moves[0].is_completed   # marked finished in the SDK
+    assert wait_until(lambda: world.drive_calls, 5) and world.drive_calls[-1]['x'] == 0
+    backend.start_move(MoveRequest(0.5, 0.0, 0.0, 0.5, 30.0), lambda *a: done.append(a))
+    assert wait_until(lambda: len(world.moves) == 2 or len(done) == 2, 5)
+    assert len(world.moves) == 2, done
+
+
+def test_set_rates_before_a_streams_first_push_keeps_the_link(make_sdk):
+    world = FakeWorld(connect_timeout=0.1)
+    world.held_streams = {'battery'}   # the robot has not pushed it yet
+    _, events, backend, _ = make_sdk(world)
+    assert wait_until(lambda: connected(events), 5)
+    backend.set_rates(TelemetryRates(odom=10, imu=20, wheel_speeds=5, battery=1))
+    odoms = len(events.of('on_odom'))
+    assert wait_until(lambda: len(events.of('on_odom')) >= odoms + 10, 5)   # >= 0.5 s
+    assert events.of('on_link_lost') == []
+    world.held_streams = set()   # first push: now the new rates can be applied
+    robot = world.robots[-1]
+    assert wait_until(lambda: {n: s.freq for n, s in robot.subscriptions.items()} == {
+        'position': 10, 'attitude': 10, 'velocity': 10, 'imu': 20, 'esc': 5, 'battery': 1}, 5)
+    assert events.of('on_link_lost') == [] and len(world.robots) == 1
+
+
+def test_no_robot_is_logged_with_conn_type_and_retried(make_sdk):
+    world = FakeWorld(connect_timeout=0.1)
+    world.link_up = False
+    logs = []
+    _, events, _, _ = make_sdk(world, log=logs.append)
+    assert wait_until(lambda: len(world.robots) >= 2 and len(logs) >= 2, 10)
+    assert "initialize(conn_type='sta', sn=None)" in logs[0]
+    assert 'TypeError' in logs[0] and 'no robot answered' in logs[0]
+    assert not any('close()' in line for line in logs)   # its expected raise is no news
+    world.link_up = True
+    assert wait_until(lambda: connected(events), 10)
+
+
+def test_silent_ftp_attempt_is_reported_and_retried(make_sdk, monkeypatch):
+    monkeypatch.setattr(sdk_adapter, 'FTP_TIMEOUT', 0.3)
+    world = FakeWorld(connect_timeout=0.1)
+    world.ftp_silent = True   # port 21 accepts and never greets
+    logs = []
+    _, events, _, _ = make_sdk(world, log=logs.append)
+    assert wait_until(lambda: len(world.robots) >= 2, 10)
+    assert 'timed out' in logs[0]
+    world.ftp_silent = False
+    assert wait_until(lambda: connected(events), 10)
+
+
+def test_close_with_the_link_down_waits_for_the_robot_to_close(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: len(events.of('on_odom')) > 5, 5)
+    world.link_up = False   # from now on every acked call waits 3 s (client.py:151)
+    backend.close()
+    assert world.robots[-1].closed
+
+
+def test_a_turn_below_one_degree_per_second_still_reaches_the_robot(sdk):
+    world, events, backend, _ = sdk
+    assert wait_until(lambda: connected(events), 5)
+    command, notes = clamp_velocity(Velocity(0.0, 0.0, 0.005))   # 0.29 deg/s
+    backend.drive(command)
+    assert wait_until(lambda: world.drive_calls, 5)
+    assert world.drive_calls[-1]['z'] == -1 and 'raised' in notes[0]
+
+
 # the whole node in-process, with the fake SDK, over DDS ----------------------------------
 def test_driver_node_on_the_fake_sdk_publishes_over_dds(ros_client):
     import rclpy
@@ -284,7 +423,7 @@ def test_driver_node_on_the_fake_sdk_publishes_over_dds(ros_client):
     from rm_driver.reporting import record_qos
 
     namespace = 'fake_' + uuid.uuid4().hex[:6]
-    world = FakeWorld()
+    world = FakeWorld(connect_timeout=0.1)
     world.position = (2.0, 1.0, 0.0)
     statuses = ros_client.collect(RobotStatus, f'/{namespace}/status', record_qos(100))
     events = ros_client.collect(RobotEvent, f'/{namespace}/event', record_qos(100))
@@ -311,8 +450,8 @@ def test_driver_node_on_the_fake_sdk_publishes_over_dds(ros_client):
         world.link_up = False
         assert wait_until(lambda: any(e.event_type == 'ConnectionLost' for e in events), 5)
         assert wait_until(lambda: statuses[-1].status == 'Disconnected', 5)
-        world.link_up = True
-        assert wait_until(lambda: any(e.event_type == 'ConnectionRestored' for e in events), 5)
+        world.link_up = True   # reconnects once close() of the lost link has waited 3 s
+        assert wait_until(lambda: any(e.event_type == 'ConnectionRestored' for e in events), 10)
         assert wait_until(lambda: statuses[-1].status == 'Idle', 5)
     finally:
         node.shutdown()
