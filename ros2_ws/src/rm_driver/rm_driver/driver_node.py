@@ -38,7 +38,8 @@ from rm_driver.move_server import MoveServer
 from rm_driver.parameters import DriverParameters, ParameterError, declare_parameters
 from rm_driver.reporting import RobotReporter
 from rm_driver.robot_state import BatteryLowDetector, StatusTracker, VelocityGate
-from rm_driver.sdk_adapter import SdkBackend, SdkMissing, load_robot_factory
+from rm_driver.sdk_adapter import SdkBackend
+from rm_driver.sdk_loading import load_robot_factory, SdkMissing
 from rm_driver.sim_backend import SimBackend
 
 try:

@@ -12,13 +12,13 @@ really does where this code depends on it.
 
 from __future__ import annotations
 
-import collections
 import sys
 import threading
-from typing import Any, Callable, Deque, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 from rm_driver.backend import (BackendEvents, MOVE_CANCELED, MOVE_FAILED, MOVE_SUCCEEDED,
                                MoveDone, OdomSample, TelemetryRates)
+from rm_driver.call_worker import CallWorker
 from rm_driver.commands import MoveRequest, Velocity
 from rm_driver.handoff import ThreadHandoff
 from rm_driver.link_supervision import Backoff, FirstPushes, LinkWatch
@@ -38,70 +38,6 @@ PERIODIC_STREAMS = ('position', 'attitude', 'velocity', 'imu', 'esc', 'battery')
 SDK_ADDRESSES = {'ap': 'its hotspot address 192.168.2.1',
                  'sta': 'a robot broadcasting on the LAN (UDP 40927)',
                  'rndis': 'its USB address 192.168.42.2'}
-
-
-class SdkMissing(RuntimeError):
-    """The robomaster package cannot be imported; str() is the one-line fix."""
-
-
-def install_hint() -> str:
-    """One line: how to get the SDK for this Python (docker/README.md tells the whole route)."""
-    version = f'{sys.version_info.major}.{sys.version_info.minor}'
-    if (3, 6) <= sys.version_info[:2] <= (3, 8):
-        return (f"backend 'sdk' needs the robomaster SDK: install it for this Python "
-                f"with `{sys.executable} -m pip install robomaster`")
-    return (f"backend 'sdk' needs the robomaster SDK, which this Python {version} cannot "
-            f"import (`pip install robomaster` has wheels for CPython 3.6-3.8 only): run the "
-            f"driver from the project's `robot` Docker image, which installs the SDK for "
-            f"its ROS 2 Python (docker/README.md, 'The RoboMaster SDK on the image's "
-            f"Python'), or use backend:=sim")
-
-
-def load_robot_factory() -> Callable[[], Any]:
-    """Import the SDK now (never at module import) and return robomaster.robot.Robot."""
-    try:
-        from robomaster import robot  # noqa: WPS433 - lazy on purpose
-    except ImportError as error:
-        raise SdkMissing(install_hint()) from error
-    return robot.Robot
-
-
-class _Worker:
-    """Runs SDK calls in order on one thread; a newer drive replaces a queued one."""
-
-    def __init__(self, name: str) -> None:
-        self._jobs: Deque[Tuple[str, Callable[[], None]]] = collections.deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def submit(self, job: Callable[[], None], kind: str = 'call') -> None:
-        with self._cond:
-            if kind == 'drive':
-                for index, (queued_kind, _) in enumerate(self._jobs):
-                    if queued_kind == 'drive':
-                        self._jobs[index] = (kind, job)
-                        self._cond.notify()
-                        return
-            self._jobs.append((kind, job))
-            self._cond.notify()
-
-    def close(self, timeout: float = 2.0) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs and not self._closed:
-                    self._cond.wait(0.5)
-                if self._closed and not self._jobs:
-                    return
-                _, job = self._jobs.popleft()
-            job()
 
 
 class SdkBackend:
@@ -136,7 +72,7 @@ class SdkBackend:
         # Fused odometry, touched only on the node's thread (inside posted calls).
         self._odom = OdomSample()
         self._attitude = (0.0, 0.0, 0.0)
-        self._worker = _Worker('sdk-worker')
+        self._worker = CallWorker('sdk-worker')
         self._thread = threading.Thread(target=self._run, name='sdk-connection', daemon=True)
 
     # ChassisBackend ------------------------------------------------------------------
