@@ -3,8 +3,10 @@
 The ROS side stays thin: a raw subscription callback only appends the serialized
 message to the journal; the writer process (writer_process.py) decodes and commits;
 the session services answer from a thread of their own (session_services.py).
-Periodic work (graph scans, diagnostics) runs from the spin loop, not from ROS
-timers: the EventsExecutor of these rclpy builds mishandles timers.
+Periodic work (writer check, graph scans, diagnostics) runs on a thread the node owns,
+so the node records under any executor that spins it. Not ROS timers: under
+`spin()` the EventsExecutor of Jazzy's and Kilted's rclpy fires none; not a guard
+condition: that executor refuses them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import threading
 import time
 from functools import partial
-from typing import Set
+from typing import Optional, Set
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -34,14 +36,15 @@ from db_logger.settings import declare, LoggerSettings
 from db_logger.writer_process import WriterProcess
 
 DIAGNOSTICS_PERIOD_S = 1.0
-TICK_PERIOD_S = 0.1  # the spin loop turns once per message: look at the clock only
+TICK_PERIOD_S = 0.1  # how soon a dead writer is noticed
+SPIN_TURN_S = 0.1  # how long a signal may wait for main's loop to see it
 MESSAGE_TYPES = {KIND_STATUS: RobotStatus, KIND_COMMAND: CommandResult, KIND_EVENT: RobotEvent}
 
 
 class DbLogger(Node):
 
-    def __init__(self) -> None:
-        super().__init__('db_logger')
+    def __init__(self, **kwargs) -> None:
+        super().__init__('db_logger', **kwargs)
         self.settings: LoggerSettings = declare(self)
         self.journal = Journal(self.settings.journal_dir)
         self._qos = QoSProfile(history=HistoryPolicy.KEEP_LAST,
@@ -50,7 +53,8 @@ class DbLogger(Node):
                                durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._recorded: Set[str] = set()
         self._rate = RateMeter()
-        self._next_tick = self._next_discovery = self._next_diagnostics = time.monotonic()
+        self._next_discovery = self._next_diagnostics = time.monotonic()
+        self.failure: Optional[str] = None  # why the node asked its context to shut down
         self.get_logger().info(
             f'db_logger: {self.settings.db.describe()}, journal {self.journal.directory} '
             f'({self.journal.depth()} messages from before), batch {self.settings.batch_size}')
@@ -60,17 +64,26 @@ class DbLogger(Node):
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.sessions = SessionServices(
             f'{self.get_name()}_sessions', self.get_namespace(), SessionStore(self.settings.db),
-            lambda: self.journal.acked, self.settings.session_start_wait, self._log)
+            lambda: self.journal.acked, self.settings.session_start_wait, self._log,
+            self.context)
+        self._stopping = threading.Event()
+        self._closing = threading.Lock()
+        self._closed = False
+        self._periodic = threading.Thread(target=self._run_periodic, name='db_logger_periodic',
+                                          daemon=True)
+        self._periodic.start()
+
+    def _run_periodic(self) -> None:
+        while not self._stopping.wait(TICK_PERIOD_S) and self.context.ok():
+            self.tick()
 
     def tick(self) -> None:
-        """Periodic work, called from the spin loop: writer check, graph scan, diagnostics."""
+        """Periodic work: writer check, graph scan, diagnostics (each on its own period)."""
         now = time.monotonic()
-        if now < self._next_tick:
-            return
-        self._next_tick = now + TICK_PERIOD_S
         code = self.writer.exit_code()
         if code is not None:
-            raise SystemExit(self.writer.fatal or f'the writer process exited ({code})')
+            self._fail(self.writer.fatal or f'the writer process exited ({code})')
+            return
         if now >= self._next_discovery:
             self._next_discovery = now + self.settings.discovery_period
             self._discover()
@@ -107,6 +120,13 @@ class DbLogger(Node):
                                       self.journal.depth(), rate)]
         self._diagnostics.publish(array)
 
+    def _fail(self, reason: str) -> None:
+        """Without its writer the node records nothing: end whatever spins it."""
+        self.failure = reason
+        self._stopping.set()
+        self.get_logger().error(reason)
+        self.context.try_shutdown()
+
     def _log(self, level: str, line: str) -> None:
         # one call site per severity: rclpy refuses a severity change at a call site
         if level == 'error':
@@ -116,8 +136,20 @@ class DbLogger(Node):
         else:
             self.get_logger().info(line)
 
-    def close(self) -> None:
-        """Services first, then the writer (it finishes its batch), then the journal."""
+    def destroy_node(self) -> None:
+        """Periodic work, intake, services, the writer (it finishes its batch), the journal.
+
+        Once only, from whichever thread comes first: Kilted's rclpy destroys a context's
+        nodes when it shuts down, and the host may destroy the node again.
+        """
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
+        self._stopping.set()
+        if self._periodic is not threading.current_thread():
+            self._periodic.join()
+        super().destroy_node()
         self.sessions.close()
         self.writer.stop()
         self.journal.close()
@@ -154,25 +186,25 @@ def main(args=None) -> int:
         node = DbLogger()
         executor = _executor()
         executor.add_node(node)
+        # not executor.spin(): our signal handlers run only when this thread is back in
+        # Python, and the EventsExecutor's spin() deadlocks calls from other threads
         while rclpy.ok() and not stop.is_set():
-            executor.spin_once(timeout_sec=0.1)
-            node.tick()
+            executor.spin_once(timeout_sec=SPIN_TURN_S)
     except ExternalShutdownException:
         pass
     except (ValueError, JournalError, ParameterException) as exc:
         # bad parameters or an unusable journal: one clear line, no traceback
         print(f'db_logger: {exc}', file=sys.stderr)
         code = 2
-    except SystemExit as exc:
-        print(f'db_logger: {exc}', file=sys.stderr)
-        code = 3
     finally:
         if executor is not None:
             executor.shutdown()
         if node is not None:
-            node.close()
             node.destroy_node()
         rclpy.try_shutdown()
+    if node is not None and node.failure:
+        print(f'db_logger: {node.failure}', file=sys.stderr)
+        code = 3
     return code
 
 

@@ -10,8 +10,9 @@ the services' SQL never stalls the intake either.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Callable, Optional
 
+from rclpy.context import Context
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from robot_interfaces.srv import AddUser, EndSession, StartSession
@@ -27,7 +28,7 @@ class SessionServices:
 
     def __init__(self, name: str, namespace: str, store: SessionStore,
                  committed: Callable[[], int], start_wait: float,
-                 log: Callable[[str, str], None]):
+                 log: Callable[[str, str], None], context: Optional[Context] = None):
         self.store = store
         self._committed = committed
         self._start_wait = start_wait
@@ -35,11 +36,12 @@ class SessionServices:
         self._stopping = threading.Event()
         # no global arguments: the `-r __node:=db_logger` of a launch file would rename
         # this node too; the service names are absolute anyway
-        self.node = Node(name, namespace=namespace, use_global_arguments=False)
+        self.node = Node(name, namespace=namespace, context=context,
+                         use_global_arguments=False)
         self.node.create_service(StartSession, '/session/start', self._start_session)
         self.node.create_service(EndSession, '/session/end', self._end_session)
         self.node.create_service(AddUser, '/user/add', self._add_user)
-        self._executor = SingleThreadedExecutor()
+        self._executor = SingleThreadedExecutor(context=self.node.context)
         self._executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, name='session_services',
                                         daemon=True)

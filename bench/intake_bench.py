@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Intake benchmark: the logger's intake at a fixed offered rate, with and without trouble.
+
+One logger, one private MariaDB and the same publishers (bench/ingest_bench.py's),
+three scenarios per round, side by side:
+  (a) baseline: publishers paced at --rate msg/s for --seconds;
+  (b) sessions: the same, while a client calls /session/start for a robot that never
+      reported (it waits session_start_wait) and then --pairs StartSession/EndSession
+      pairs as fast as it can;
+  (c) stalled database: the same, while another connection holds
+      `LOCK TABLES CommandLogs WRITE` for --stall-seconds inside the window.
+Per scenario: published, received by the node and stored (its journal's
+acknowledgement, as ingest_bench counts received_by_logger), lost, lost after receipt,
+the intake rate (rows / (last receive - first publish)), publish-to-receive p50/p99/max;
+then the ratios (b)/(a) and (c)/(a). Figures, no verdict.
+
+Run it only inside a private network namespace (it refuses otherwise):
+  cd /work/main && source scripts/env.sh && export ROS_DOMAIN_ID=33 &&
+  unshare -n sh -c 'ip link set lo up && exec python bench/intake_bench.py'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+
+from common import id_prefix, only_loopback, REPO_ROOT, ros_env
+from ingest_bench import Bench, DATABASE, log, MIGRATION_USER
+
+SCENARIOS = ('baseline', 'sessions', 'db_stalled')
+
+
+class Disturbance(threading.Thread):
+    """Runs one scenario's trouble from a thread, starting `delay` s into the window."""
+
+    def __init__(self, delay: float, action):
+        super().__init__(daemon=True)
+        self.delay, self.action, self.result = delay, action, {}
+
+    def run(self) -> None:
+        time.sleep(self.delay)
+        self.result = self.action()
+
+
+class IntakeBench(Bench):
+
+    def session_burst(self) -> dict:
+        from robot_interfaces.srv import EndSession, StartSession
+        serial = self.serials[0]
+        outcome = {'unreported': None, 'pairs_ok': 0, 'failures': []}
+
+        def unreported():
+            began = time.monotonic()
+            answer = self.client.call(StartSession, '/session/start', StartSession.Request(
+                user_id='test_admin', robot_serial='SN-NEVER-REPORTED'), timeout=30.0)
+            outcome['unreported'] = {'message': answer.message,
+                                     'answered_after_s': round(time.monotonic() - began, 2)}
+        waiting = threading.Thread(target=unreported, daemon=True)
+        waiting.start()
+        began = time.monotonic()
+        for _ in range(self.args.pairs):
+            start = self.client.call(StartSession, '/session/start', StartSession.Request(
+                user_id='test_admin', robot_serial=serial, note='intake bench'), timeout=30.0)
+            end = self.client.call(EndSession, '/session/end', EndSession.Request(
+                session_id=start.session_id, robot_serial=serial), timeout=30.0)
+            if start.success and end.success:
+                outcome['pairs_ok'] += 1
+            else:
+                outcome['failures'].append(start.message if not start.success else end.message)
+        outcome['pairs_s'] = round(time.monotonic() - began, 2)
+        waiting.join(30.0)
+        outcome['failures'] = outcome['failures'][:5]
+        return outcome
+
+    def stall_database(self) -> dict:
+        import pymysql
+        creds = self.mariadb.credentials(MIGRATION_USER, DATABASE)
+        conn = pymysql.connect(host=creds.host, port=creds.port, user=creds.user,
+                               password=creds.password(), database=DATABASE,
+                               ssl_disabled=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute('LOCK TABLES CommandLogs WRITE')
+                locked = time.monotonic()
+                time.sleep(self.args.stall_seconds)
+                cur.execute('UNLOCK TABLES')
+            return {'held_s': round(time.monotonic() - locked, 2)}
+        finally:
+            conn.close()
+
+    def scenario(self, pubs, meter, label: str) -> dict:
+        a = self.args
+        per_pub = int(a.rate * a.seconds / len(pubs))
+        trouble = {'sessions': self.session_burst, 'db_stalled': self.stall_database}.get(label)
+        disturbance = Disturbance(a.disturb_after, trouble) if trouble else None
+        if disturbance:
+            disturbance.start()
+        out = self.ours_scenario(pubs, meter, a.rate, per_pub, label)
+        if disturbance:
+            disturbance.join(60.0)
+            out['disturbance'] = disturbance.result
+        rows = self.db.scenario_rows(id_prefix(self.tag, out['scenario']))
+        received = sorted(float(r[1]) + float(r[4]) / 1000.0 for r in rows if r[4] is not None)
+        if received:
+            out['intake_rate'] = round(len(received) / max(1e-9, received[-1] - out['t_first']),
+                                       1)
+            # a stalled intake shows here first: DDS buffers up to the history depth
+            out['receive_max_ms'] = max(float(r[4]) for r in rows if r[4] is not None)
+        log(f'    {label}: intake {out.get("intake_rate")} msg/s, '
+            f'disturbance {out.get("disturbance")}')
+        return out
+
+    def run_rounds(self) -> list[dict]:
+        a = self.args
+        self.start_db()
+        self.db_meter = None
+        self.db.rows("INSERT INTO Users (user_id, name, role) VALUES ('test_admin', 'bench', "
+                     "'Admin')")
+        side = self.setup_ours()
+        try:
+            sys.path.insert(0, str(REPO_ROOT))
+            from tests.support.ros_client import RosTestClient
+            self.client = RosTestClient('intake_bench_client')
+            rounds = []
+            for number in range(a.rounds):
+                self.wait_quiet(f'round {number + 1}')
+                rounds.append({label: self.scenario(side['pubs'], side['meter'], label)
+                               for label in SCENARIOS})
+            self.client.close()
+            return rounds
+        finally:
+            side['teardown']()
+
+
+def figures(o: dict) -> dict:
+    return {'published': o['published'], 'received': o['received_by_logger'],
+            'stored': o['distinct'], 'lost': o['lost'],
+            'lost_after_receipt': o['lost_after_receipt'], 'intake_rate': o.get('intake_rate'),
+            'receive_p50_ms': o.get('publish_to_receive_ms', {}).get('p50'),
+            'receive_p99_ms': o.get('publish_to_receive_ms', {}).get('p99'),
+            'receive_max_ms': o.get('receive_max_ms')}
+
+
+def report(rounds: list[dict]) -> str:
+    keys = ('published', 'received', 'stored', 'lost', 'lost_after_receipt',
+            'intake_rate', 'receive_p50_ms', 'receive_p99_ms', 'receive_max_ms')
+    lines = ['round  scenario     ' + ' '.join(f'{k:>12}' for k in keys)
+             + '   (b)/(a) or (c)/(a): intake_rate, received, lost']
+    for number, scenarios in enumerate(rounds, 1):
+        base = figures(scenarios['baseline'])
+        for label in SCENARIOS:
+            f = figures(scenarios[label])
+            ratio = ''
+            if label != 'baseline':
+                ratio = '   ' + ', '.join(
+                    f'{f[k] / base[k]:.3f}' if base[k] else f'{f[k]} vs {base[k]}'
+                    for k in ('intake_rate', 'received', 'lost'))
+            lines.append(f'{number:>5}  {label:<12} ' +
+                         ' '.join(f'{str(f[k]):>12}' for k in keys) + ratio)
+    return '\n'.join(lines)
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__.split('\n', 2)[2])
+    ap.add_argument('--rate', type=float, default=2000.0, help='offered msg/s in aggregate')
+    ap.add_argument('--seconds', type=float, default=20.0, help='publishing window per scenario')
+    ap.add_argument('--rounds', type=int, default=1, help='rounds of the three scenarios')
+    ap.add_argument('--pairs', type=int, default=50, help='StartSession/EndSession pairs')
+    ap.add_argument('--stall-seconds', type=float, default=10.0, help='CommandLogs lock held')
+    ap.add_argument('--disturb-after', type=float, default=3.0,
+                    help='s into the window the trouble begins')
+    ap.add_argument('--publishers', type=int, default=2)
+    ap.add_argument('--depth', type=int, default=1000)
+    ap.add_argument('--db-port', type=int, default=17859)
+    ap.add_argument('--domain-id', type=int, default=int(os.environ.get('ROS_DOMAIN_ID', '33')))
+    ap.add_argument('--wait-idle', type=float, default=20.0)
+    ap.add_argument('--others-max', type=float, default=0.25)
+    ap.add_argument('--logger-cmd', help=argparse.SUPPRESS)  # a stand-in, as ingest_bench's
+    a = ap.parse_args(argv)
+    # what ingest_bench's Bench reads, at its defaults
+    a.nice, a.keep_pace, a.max_drain = 0, 0.9, 120.0
+    a.stall = max(8.0, a.stall_seconds + 5.0)  # a drain wait outlasts the lock
+    return a
+
+
+def main(argv=None) -> int:
+    a = parse_args(argv)
+    alone, names = only_loopback()
+    if not alone:
+        print(f'refusing to run: this network namespace has {names}; run inside '
+              "`unshare -n sh -c 'ip link set lo up && python bench/intake_bench.py'`",
+              file=sys.stderr)
+        return 2
+    # this process's own ROS client: loopback, the run's domain
+    os.environ.update(ros_env(a.domain_id))
+    bench = IntakeBench(a)
+    try:
+        rounds = bench.run_rounds()
+    finally:
+        for p in list(bench.children):
+            bench.stop_all([p])
+        bench.mariadb.stop()
+    out = bench.out_dir / f'intake-{time.strftime("%Y%m%d-%H%M%S")}.json'
+    out.write_text(json.dumps({'args': vars(a), 'rounds': rounds,
+                               'problems': bench.result['problems']}, indent=2, default=str))
+    print(report(rounds))
+    log(f'JSON: {out.relative_to(REPO_ROOT)}; logs: {bench.run_dir.relative_to(REPO_ROOT)}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
