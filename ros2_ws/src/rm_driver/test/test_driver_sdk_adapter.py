@@ -174,7 +174,8 @@ def test_drive_and_move_are_sent_in_the_sdk_frame(sdk):
     assert done[0][0] == MOVE_SUCCEEDED
 
 
-def test_cancel_stops_the_chassis_and_ends_the_move(sdk):
+def cancel_a_started_move(sdk) -> list:
+    """Connect, start a 2 m move, cancel it once the SDK has it; return its outcomes."""
     world, events, backend, _ = sdk
     assert wait_until(lambda: connected(events), 5)
     done = []
@@ -182,6 +183,12 @@ def test_cancel_stops_the_chassis_and_ends_the_move(sdk):
     assert wait_until(lambda: world.moves, 5)
     backend.cancel_move()
     assert wait_until(lambda: done, 5)
+    return done
+
+
+def test_cancel_stops_the_chassis_and_ends_the_move(sdk):
+    world, _, _, _ = sdk
+    done = cancel_a_started_move(sdk)
     assert done[0][0] == MOVE_CANCELED
     assert world.drive_calls[-1] == {'x': 0.0, 'y': -0.0, 'z': -0.0, 'timeout': None}
 
@@ -252,12 +259,7 @@ def test_conn_type_built_at_run_time_connects(make_sdk):
 
 def test_move_after_a_cancel_is_sent_and_telemetry_keeps_flowing(sdk):
     world, events, backend, _ = sdk
-    assert wait_until(lambda: connected(events), 5)
-    done = []
-    backend.start_move(MoveRequest(2.0, 0.0, 0.0, 0.5, 30.0), lambda *a: done.append(a))
-    assert wait_until(lambda: world.moves, 5)
-    backend.cancel_move()   # the SDK never hears the move's final push
-    assert wait_until(lambda: done, 5)
+    done = cancel_a_started_move(sdk)   # the SDK never hears the move's final push
     backend.start_move(MoveRequest(0.5, 0.0, 0.0, 0.5, 30.0), lambda *a: done.append(a))
     assert wait_until(lambda: len(world.moves) == 2 or len(done) == 2, 5)
     assert len(world.moves) == 2, done
