@@ -125,6 +125,9 @@ class DbLogger(Node):
         self.failure = reason
         self._stopping.set()
         self.get_logger().error(reason)
+        # The services first: entities of a node still alive when its context shuts down
+        # stay in the graph until the process ends, and no client may find a dead logger.
+        self.sessions.close()
         self.context.try_shutdown()
 
     def _log(self, level: str, line: str) -> None:

@@ -54,7 +54,10 @@ class SessionServices:
             pass
 
     def close(self) -> None:
-        """Cut a waiting StartSession short, stop the thread, close the connection."""
+        """Cut a waiting StartSession short, stop the thread, close the connection. Once:
+        a later call does nothing."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._executor.shutdown(timeout_sec=STOP_TIMEOUT_S)
         self._thread.join(STOP_TIMEOUT_S)

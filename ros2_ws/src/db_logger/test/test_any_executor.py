@@ -74,10 +74,10 @@ def hosted_logger(request, fresh_db, tmp_path):
     thread = threading.Thread(target=spin, args=(executor, node), daemon=True)
     thread.start()
     yield node, thread
-    context.try_shutdown()
-    thread.join(10.0)
     executor.shutdown(timeout_sec=5.0)
     node.destroy_node()
+    context.try_shutdown()
+    thread.join(10.0)
     assert not thread.is_alive()
 
 
