@@ -4,15 +4,17 @@
 # One distro per shell: sourcing a second one on top mixes their paths.
 # shellcheck shell=bash
 _robot_db_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# the same layout as scripts/setup.sh: Kilted keeps its original paths
-case ${ROS_DISTRO_WHEELS:-kilted} in
-    kilted) _robot_db_venv=$_robot_db_root/.venv _robot_db_ws=$_robot_db_root/ros2_ws ;;
-    jazzy) _robot_db_venv=$_robot_db_root/.local/jazzy/venv
-        _robot_db_ws=$_robot_db_root/.local/jazzy ;;
-    *) echo "env.sh: unknown ROS_DISTRO_WHEELS '$ROS_DISTRO_WHEELS': kilted or jazzy" >&2
-        unset _robot_db_root
-        return 1 ;;
-esac
+# shellcheck source=scripts/distro_paths.sh
+. "$_robot_db_root/scripts/distro_paths.sh"
+if ! robot_db_distro_paths "${ROS_DISTRO_WHEELS:-kilted}" "$_robot_db_root"; then
+    echo "env.sh: unknown ROS_DISTRO_WHEELS '$ROS_DISTRO_WHEELS': kilted or jazzy" >&2
+    unset -f robot_db_distro_paths
+    unset _robot_db_root
+    return 1
+fi
+_robot_db_venv=$ROBOT_DB_VENV _robot_db_ws=$ROBOT_DB_WS
+unset -f robot_db_distro_paths
+unset ROBOT_DB_VENV ROBOT_DB_WS
 # colcon's and venv's scripts read unset variables: allow that while sourcing them
 case $- in *u*) _robot_db_nounset=1; set +u ;; *) _robot_db_nounset= ;; esac
 # shellcheck disable=SC1091

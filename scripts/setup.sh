@@ -21,13 +21,15 @@ while [ $# -gt 0 ]; do
         *) echo "usage: scripts/setup.sh [--distro kilted|jazzy]" >&2; exit 2 ;;
     esac
 done
-# Kilted keeps the paths it always had; another distro gets its own (same in env.sh).
-case "$DISTRO" in
-    kilted) VENV="$ROOT/.venv" WS_OUT="$ROOT/ros2_ws" PYTHON_WANTED=${PYTHON:-python3} ;;
-    jazzy) VENV="$ROOT/.local/jazzy/venv" WS_OUT="$ROOT/.local/jazzy"
-        PYTHON_WANTED=${PYTHON:-python3.12} ;;  # Ubuntu 24.04's, as in the lab
-    *) echo "[setup] unknown distro '$DISTRO': kilted or jazzy" >&2; exit 2 ;;
-esac
+# shellcheck source=scripts/distro_paths.sh
+. "$ROOT/scripts/distro_paths.sh"
+if ! robot_db_distro_paths "$DISTRO" "$ROOT"; then
+    echo "[setup] unknown distro '$DISTRO': kilted or jazzy" >&2
+    exit 2
+fi
+VENV=$ROBOT_DB_VENV WS_OUT=$ROBOT_DB_WS
+PYTHON_WANTED=${PYTHON:-python3}
+[ "$DISTRO" = jazzy ] && PYTHON_WANTED=${PYTHON:-python3.12}  # Ubuntu 24.04's, as in the lab
 
 say() { printf '[setup] %s\n' "$*"; }
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from tests.support.pipeline import params_file_for, STARTED, SUPERVISOR
-from tests.support.processes import ros_env, unexpected_stderr_lines
+from tests.support.processes import gone, ros_env, unexpected_stderr_lines
 from tests.support.ros_client import wait_until
 
 STOP_TIMEOUT_S = 30
@@ -30,13 +30,6 @@ def tree_pids(pid: int) -> list:
         return [pid] + [child.pid for child in root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def ctrl_c_under_launch(supervisor: subprocess.Popen, nodes: list) -> None:
@@ -85,8 +78,8 @@ def test_every_signal_combination_stops_everything_cleanly(combination, tmp_path
         COMBINATIONS[combination](supervisor, nodes)
 
         assert supervisor.wait(STOP_TIMEOUT_S) == 0, stderr_path.read_text()[-3000:]
-        assert wait_until(lambda: not any(alive(pid) for pid in pids), 5.0), \
-            [psutil.Process(p).cmdline() for p in pids if alive(p)]
+        assert wait_until(lambda: all(gone(pid) for pid in pids), 5.0), \
+            [psutil.Process(p).cmdline() for p in pids if not gone(p)]
         stdout = stdout_path.read_text()
         for label in ('/db_logger', '/ep01/rm_driver'):
             assert f'{label} stopped (status 0)' in stdout, stdout
@@ -95,6 +88,6 @@ def test_every_signal_combination_stops_everything_cleanly(combination, tmp_path
         assert not unexpected, '\n'.join(unexpected[:40])
     finally:
         for pid in [supervisor.pid] + pids:
-            if alive(pid):
+            if not gone(pid):
                 os.kill(pid, signal.SIGKILL)
         supervisor.wait(10)

@@ -17,18 +17,11 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 import run_pipeline
 from tests.support.pipeline import start_pipeline, start_supervisor, started_children, SUPERVISOR
-from tests.support.processes import REPO_ROOT, ros_env
+from tests.support.processes import gone, REPO_ROOT, ros_env
 from tests.support.ros_client import wait_until
 
 STATUS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def statuses(ros_client, robots):

@@ -10,12 +10,22 @@ import time
 from pathlib import Path
 from typing import IO, List, Optional, Sequence
 
+import psutil
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_DIR = Path(os.environ.get('ROBOT_DB_INSTALL', REPO_ROOT / 'ros2_ws' / 'install'))
 # What a clean run may print on stderr: ROS log lines below warning. Anything else (a
 # traceback, "exception was never retrieved", a warning or an error) is a fault.
 ORDINARY_STDERR_LINE = re.compile(r'^\[(INFO|DEBUG)\] ')
 COLOUR_CODE = re.compile(r'\x1b\[[0-9;]*m')  # where the log is colourised
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie not yet reaped counts as gone)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def unexpected_stderr_lines(text: str) -> List[str]:
