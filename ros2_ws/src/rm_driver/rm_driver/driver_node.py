@@ -2,9 +2,9 @@
 
 Thin ROS glue: parameters (parameters.py), command checks (commands.py), bookkeeping
 (robot_state.py), the move action (move_server.py), records (reporting.py), a
-backend (sim_backend.py or sdk_adapter.py) and the executor (executor.py). Backend
-events arrive on the executor (the sdk adapter hands them over through a guard
-condition).
+backend (sim_backend.py, or sdk_process.py: the SDK in a process of its own) and the
+executor (executor.py). Backend events arrive on the executor (the sdk backend hands
+them over through a guard condition).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
 import rclpy
 from geometry_msgs.msg import Twist
@@ -35,11 +35,12 @@ from rm_driver.executor import InlineExecutor
 from rm_driver.handoff import ThreadHandoff
 from rm_driver.link_supervision import Backoff
 from rm_driver.move_server import MoveServer
-from rm_driver.parameters import DriverParameters, ParameterError, declare_parameters
+from rm_driver.parameters import (DriverParameters, ParameterError, declare_parameters,
+                                  sdk_command)
 from rm_driver.reporting import RobotReporter
 from rm_driver.robot_state import BatteryLowDetector, StatusTracker, VelocityGate
-from rm_driver.sdk_adapter import SdkBackend
-from rm_driver.sdk_loading import load_robot_factory, SdkMissing
+from rm_driver.sdk_loading import SdkMissing
+from rm_driver.sdk_process import SdkProcessBackend
 from rm_driver.sim_backend import SimBackend
 
 try:
@@ -57,10 +58,9 @@ def sim_serial(namespace: str) -> str:
 
 
 class DriverNode(Node):
-    """Node `rm_driver` (default namespace /robot). robot_factory replaces
-    robomaster.robot.Robot for the sdk backend (tests use a fake)."""
+    """Node `rm_driver` (default namespace /robot)."""
 
-    def __init__(self, robot_factory: Optional[Callable[[], Any]] = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault('namespace', 'robot')
         super().__init__('rm_driver', **kwargs)
         self._lock = threading.RLock()
@@ -82,7 +82,7 @@ class DriverNode(Node):
         self._wheels_pub = self.create_publisher(WheelSpeeds, 'wheel_speeds',
                                                  qos_profile_sensor_data)
         self._commands_group = ReentrantCallbackGroup()  # blocking move/mode calls run here
-        self._backend: ChassisBackend = self._make_backend(robot_factory)
+        self._backend: ChassisBackend = self._make_backend()
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, 10)
         self.create_service(SetMode, 'set_mode', self._on_set_mode,
                             callback_group=self._commands_group)
@@ -94,23 +94,24 @@ class DriverNode(Node):
         self.create_timer(1.0, self._publish_status)
         self._backend.start()
 
-    def _make_backend(self, robot_factory: Optional[Callable[[], Any]]) -> ChassisBackend:
+    def _make_backend(self) -> ChassisBackend:
         params = self._params
         if params['backend'] == 'sim':
             serial = params['robot_serial'] or sim_serial(self.get_namespace())
             return SimBackend(self, self, serial, params['sim.ip_address'], params.rates,
                               params['sim.battery_initial_percent'],
                               params['sim.battery_drain_rate'])
-        factory = robot_factory or load_robot_factory()
         # Known before the first connection, so Disconnected can be reported meanwhile.
         self._reporter.serial = params['robot_serial']
         handoff = ThreadHandoff(on_error=lambda e: self.get_logger().error(
             f'handling an SDK callback failed: {e!r}'))
         handoff.set_wake(self.create_guard_condition(handoff.drain).trigger)
         backoff = Backoff(params['sdk.reconnect_initial_delay'], params['sdk.reconnect_max_delay'])
-        return SdkBackend(self, handoff, factory, params['conn_type'], params['robot_serial'],
-                          params.rates, params['sdk.link_timeout'], backoff,
-                          log=self.get_logger().warning)
+        return SdkProcessBackend(self, handoff, sdk_command(params['sdk.python']),
+                                 params['conn_type'], params['robot_serial'], params.rates,
+                                 params['sdk.link_timeout'], backoff,
+                                 log=self.get_logger().warning,
+                                 log_output=self.get_logger().info)
 
     def _make_watchdog(self, timeout: float):
         timer = self.create_timer(timeout, self._on_watchdog)
@@ -159,7 +160,10 @@ class DriverNode(Node):
             self._refresh_status()
 
     # backend events (executor thread) ------------------------------------------------
-    def on_connected(self, serial: str, ip_address: str) -> None:
+    def on_connected(self, serial: str, ip_address: str, firmware: str = '') -> None:
+        if firmware:
+            self.get_logger().info(f'connected to robot {serial} at {ip_address or "?"} '
+                                   f'(firmware {firmware})')
         with self._lock:
             self._reporter.serial = self._reporter.serial or serial
             self._reporter.ip_address = ip_address
@@ -317,7 +321,7 @@ class DriverNode(Node):
                     self._params['sim.battery_initial_percent']
                     if 'sim.battery_initial_percent' in names else None,
                     self._params['sim.battery_drain_rate'])
-            elif isinstance(self._backend, SdkBackend) and 'sdk.link_timeout' in names:
+            elif isinstance(self._backend, SdkProcessBackend) and 'sdk.link_timeout' in names:
                 self._backend.set_link_timeout(self._params['sdk.link_timeout'])
 
 

@@ -11,7 +11,11 @@ typing and a value of another type than the default's is refused by name.
 from __future__ import annotations
 
 import math
+import os
 import re
+import shlex
+import shutil
+import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -93,6 +97,25 @@ def _frame(value: str) -> Optional[str]:
     return 'must be a non-empty frame id without spaces or a leading "/"'
 
 
+def sdk_command(value: str) -> List[str]:
+    """sdk.python as the argv prefix that starts the SDK's Python: empty means
+    $RM_SDK_PYTHON (set by the robot Docker image and scripts/env.sh), else this Python."""
+    value = value.strip() or os.environ.get('RM_SDK_PYTHON', '').strip()
+    return shlex.split(value) if value else [sys.executable]
+
+
+def _command(value: str) -> Optional[str]:
+    if not value.strip():
+        return None   # resolved when the SDK process starts, which names what failed
+    try:
+        words = sdk_command(value)
+    except ValueError as error:
+        return f'is not a command line: {error}'
+    if shutil.which(words[0]) is None:
+        return f'{words[0]!r} is not an executable file or a command on PATH'
+    return None
+
+
 def _text(value: str) -> Optional[str]:
     return None if len(value) <= 64 else 'must be at most 64 characters'
 
@@ -125,6 +148,10 @@ SPECS: List[ParamSpec] = [
     ParamSpec('imu_frame', 'imu_link', 'frame_id of imu', _frame),
     ParamSpec('sdk.link_timeout', 3.0, 's of silence from the robot that means the link is '
               'lost', _between(0.5, 60.0, 's'), float_range=(0.5, 60.0)),
+    ParamSpec('sdk.python', '', 'the command that starts a Python with the robomaster SDK '
+              '(shell words, e.g. /opt/robomaster-sdk/bin/python); empty = $RM_SDK_PYTHON, '
+              'else the driver\'s own Python', _command, read_only=True,
+              constraints='a command whose Python (3.6-3.8) imports robomaster'),
     ParamSpec('sdk.reconnect_initial_delay', 1.0, 's before the first reconnect attempt '
               '(doubles each failure)', _between(0.1, 60.0, 's'), read_only=True,
               float_range=(0.1, 60.0)),

@@ -226,6 +226,7 @@ class SdkBackend:
             return False
         try:
             serial = self._serial or str(robot.get_sn() or '')
+            firmware = str(robot.get_version() or '')
             ip = str(getattr(robot, 'ip', '') or '')
             self._robot = robot
             self._watch.feed()
@@ -238,7 +239,7 @@ class SdkBackend:
             self._close_quietly(robot)
             return False
         self._connected.set()
-        self._handoff.post(self._events.on_connected, serial, ip)
+        self._handoff.post(self._events.on_connected, serial, ip, firmware)
         if self._fault_latched:
             self._fault_latched = False
             self._handoff.post(self._events.on_fault_cleared)

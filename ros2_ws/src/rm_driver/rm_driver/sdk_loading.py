@@ -1,4 +1,4 @@
-"""Importing the robomaster SDK, only when the sdk backend is chosen, with a one-line fix
+"""Importing the robomaster SDK in the SDK process (sdk_worker.py), with a one-line fix
 when it cannot be imported."""
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ class SdkMissing(RuntimeError):
 
 
 def install_hint() -> str:
-    """One line: how to get the SDK for this Python (docker/README.md tells the whole route)."""
+    """One line: how to give the sdk backend a Python with the SDK (README, "SDK backend")."""
     version = f'{sys.version_info.major}.{sys.version_info.minor}'
     if (3, 6) <= sys.version_info[:2] <= (3, 8):
         return (f"backend 'sdk' needs the robomaster SDK: install it for this Python "
-                f"with `{sys.executable} -m pip install robomaster`")
-    return (f"backend 'sdk' needs the robomaster SDK, which this Python {version} cannot "
-            f"import (`pip install robomaster` has wheels for CPython 3.6-3.8 only): run the "
-            f"driver from the project's `robot` Docker image, which installs the SDK for "
-            f"its ROS 2 Python (docker/README.md, 'The RoboMaster SDK on the image's "
-            f"Python'), or use backend:=sim")
+                f"with `{sys.executable} -m pip install robomaster==0.1.1.68`")
+    return (f"backend 'sdk' needs a Python 3.6-3.8 with the robomaster SDK (its only wheels), "
+            f"and {sys.executable} is {version}: make one (`python3.8 -m venv ~/robomaster-sdk "
+            f"&& ~/robomaster-sdk/bin/pip install robomaster==0.1.1.68`) and point sdk.python "
+            f"or RM_SDK_PYTHON at its bin/python (the robot Docker image has it), "
+            f"or use backend:=sim")
 
 
 def load_robot_factory() -> Callable[[], Any]:

@@ -1,4 +1,4 @@
-"""Starting the installed sim driver in its own namespace and watching its topics."""
+"""Starting the installed driver in its own namespace and watching its topics."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ STARTUP_TIMEOUT = 20.0
 
 
 class Driver:
-    """One sim driver process plus live lists of what it publishes."""
+    """One driver process (sim unless backend says otherwise) plus live lists of what it
+    publishes."""
 
     def __init__(self, nodes: Callable, client: RosTestClient, *params: str,
-                 params_file: str = '') -> None:
+                 params_file: str = '', backend: str = 'sim') -> None:
         self.namespace = 'ep_' + uuid.uuid4().hex[:8]
         self.client = client
         self.statuses: List[RobotStatus] = self.collect(RobotStatus, 'status')
@@ -34,7 +35,7 @@ class Driver:
         args = ['-r', f'__ns:=/{self.namespace}']
         if params_file:
             args += ['--params-file', params_file]
-        args += ['-p', 'backend:=sim']
+        args += ['-p', f'backend:={backend}']
         for param in params:
             args += ['-p', param]
         self.process = nodes('rm_driver', 'rm_driver', *args)

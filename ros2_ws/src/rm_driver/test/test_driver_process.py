@@ -14,7 +14,7 @@ from rcl_interfaces.srv import SetParameters
 from std_srvs.srv import SetBool, Trigger
 
 from robot_interfaces.srv import SetMode
-from tests.support.processes import REPO_ROOT
+from tests.support.processes import REPO_ROOT, ros_env
 from tests.support.ros_client import wait_until
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
@@ -302,10 +302,20 @@ def test_parameters_are_validated_at_start_and_at_param_set(nodes, ros_client):
 @pytest.mark.skipif(__import__('importlib').util.find_spec('robomaster') is not None,
                     reason='the SDK is installed here; this checks the message without it')
 def test_sdk_backend_without_the_sdk_exits_with_one_install_line(nodes):
-    process = nodes('rm_driver', 'rm_driver', '-p', 'backend:=sdk')
+    # sdk.python and RM_SDK_PYTHON empty: the SDK process runs on the driver's own Python
+    process = nodes('rm_driver', 'rm_driver', '-p', 'backend:=sdk',
+                    env=ros_env({'RM_SDK_PYTHON': ''}))
     assert process.popen.wait(20) == 2
     lines = [line for line in process.output().splitlines() if line.strip()]
-    assert len(lines) == 1 and 'pip install robomaster' in lines[0]
+    assert len(lines) == 1 and 'pip install robomaster==0.1.1.68' in lines[0], lines
+    assert 'sdk.python' in lines[0]
+
+
+def test_an_sdk_python_that_is_not_a_command_is_refused_by_name(nodes):
+    process = nodes('rm_driver', 'rm_driver', '-p', 'backend:=sdk',
+                    '-p', 'sdk.python:=/nonexistent/bin/python3.8')
+    assert process.popen.wait(20) == 2
+    assert "sdk.python = '/nonexistent/bin/python3.8'" in process.output()
 
 
 def test_sigint_during_a_move_stops_and_still_reports_the_move(nodes, ros_client):

@@ -75,8 +75,7 @@ def test_missing_sdk_gives_one_line_install_hint(monkeypatch):
         load_robot_factory()
     message = str(error.value)
     assert '\n' not in message
-    assert 'pip install robomaster' in message
+    assert 'pip install robomaster==0.1.1.68' in message
     assert f'{sys.version_info.major}.{sys.version_info.minor}' in message
-    if sys.version_info[:2] > (3, 8):  # one route, the one docker/README.md documents
-        assert "`robot` Docker image" in message and 'docker/README.md' in message
-        assert 'Foxy' not in message
+    if sys.version_info[:2] > (3, 8):  # the route: a Python 3.8 named by sdk.python
+        assert 'python3.8 -m venv' in message and 'sdk.python' in message
