@@ -1,0 +1,1 @@
+"""An emulated RoboMaster EP that speaks the robomaster SDK's wire protocol."""
