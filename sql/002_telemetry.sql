@@ -83,4 +83,22 @@ CREATE TABLE IF NOT EXISTS StatusSamples (
     CONSTRAINT fk_statussamples_session FOREIGN KEY (session_id) REFERENCES Sessions (session_id) ON DELETE SET NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- Loss on the wire, per session and stream: the sensor streams are best effort, so the
+-- logger counts what arrived against what the stream's rate says should have. Rows in the
+-- sample tables may be fewer than received (telemetry.max_rate keeps evenly spaced ones).
+CREATE TABLE IF NOT EXISTS TelemetryCoverage (
+    session_id INT NOT NULL,
+    stream VARCHAR(20) NOT NULL COMMENT 'odom, imu, wheel_speeds, battery',
+    robot_id INT NOT NULL,
+    received INT UNSIGNED NOT NULL COMMENT 'samples that arrived, each counted once',
+    expected INT UNSIGNED NOT NULL COMMENT 'samples the period fits from first_stamp to last_stamp',
+    period_us INT UNSIGNED NULL COMMENT 'typical period: mean of recent stamp deltas without loss gaps; NULL until known',
+    first_stamp DATETIME(6) NOT NULL COMMENT 'UTC, the first sample counted',
+    last_stamp DATETIME(6) NOT NULL COMMENT 'UTC, the newest sample counted',
+    PRIMARY KEY (session_id, stream),
+    KEY ix_telemetrycoverage_robot (robot_id),
+    CONSTRAINT fk_telemetrycoverage_robot FOREIGN KEY (robot_id) REFERENCES Robots (robot_id) ON DELETE CASCADE,
+    CONSTRAINT fk_telemetrycoverage_session FOREIGN KEY (session_id) REFERENCES Sessions (session_id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 INSERT IGNORE INTO schema_migrations (version, name) VALUES (2, 'telemetry');
