@@ -10,11 +10,10 @@ Plain Python 3.6+: both interpreters import this module.
 from __future__ import annotations
 
 import json
-from dataclasses import astuple
+from dataclasses import asdict, astuple
 from typing import Any, Dict
 
-from rm_driver.backend import ImuSample, OdomSample, TelemetryRates, WheelSample
-from rm_driver.commands import MoveRequest, Velocity
+from rm_driver.backend import ImuSample, OdomSample, WheelSample
 
 # driver -> SDK process
 OP_DRIVE = 'drive'              # v: [vx, vy, wz]
@@ -55,23 +54,15 @@ def parse(text: str) -> Dict[str, Any]:
     return message
 
 
-def sample_values(sample: Any) -> list:
-    return list(astuple(sample))
+def values(record: Any) -> list:
+    """A sample or Velocity as its fields in order (the receiver rebuilds it with *values)."""
+    return list(astuple(record))
 
 
-def sample_from(kind: str, values: list) -> Any:
-    return SAMPLES[kind](*values)
+def sample_from(kind: str, fields: list) -> Any:
+    return SAMPLES[kind](*fields)
 
 
-def velocity_values(command: Velocity) -> list:
-    return [command.vx, command.vy, command.wz]
-
-
-def move_fields(request: MoveRequest) -> Dict[str, float]:
-    return {'x': request.x, 'y': request.y, 'yaw': request.yaw,
-            'xy_speed': request.xy_speed, 'yaw_speed': request.yaw_speed}
-
-
-def rates_fields(rates: TelemetryRates) -> Dict[str, int]:
-    return {'odom': rates.odom, 'imu': rates.imu, 'wheel_speeds': rates.wheel_speeds,
-            'battery': rates.battery}
+def fields(record: Any) -> Dict[str, Any]:
+    """A MoveRequest or TelemetryRates by name (the receiver rebuilds it with **fields)."""
+    return asdict(record)

@@ -11,12 +11,13 @@ is started with the reconnect backoff.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import os
 import subprocess
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional
 
 from rm_driver import sdk_pipe as pipe
 from rm_driver.backend import (BackendEvents, MOVE_FAILED, MoveDone, TelemetryRates)
@@ -46,7 +47,7 @@ class _Process:
         self.settled = threading.Event()    # it said ready or missing, or it ended
         self.ready = False
         self.missing: Optional[str] = None
-        self.stderr_tail: List[str] = []
+        self.stderr_tail: Deque[str] = collections.deque(maxlen=3)
 
     def wait_ready(self) -> bool:
         self.settled.wait(READY_TIMEOUT)
@@ -56,7 +57,7 @@ class _Process:
         if self.missing is not None:
             return self.missing
         code = self.popen.poll()
-        said = '; '.join(self.stderr_tail[-3:]) or 'nothing on stderr'
+        said = '; '.join(self.stderr_tail) or 'nothing on stderr'
         state = f'exited with {code}' if code is not None else \
             f'did not start within {READY_TIMEOUT:.0f} s'
         return (f"backend 'sdk': the SDK process ({' '.join(command)}) {state} ({said}); "
@@ -74,7 +75,7 @@ class SdkProcessBackend:
         self._handoff = handoff
         self._command = command
         self._settings: Dict[str, Any] = {
-            'conn_type': conn_type, 'serial': serial, 'rates': pipe.rates_fields(rates),
+            'conn_type': conn_type, 'serial': serial, 'rates': pipe.fields(rates),
             'link_timeout': link_timeout, 'reconnect_initial_delay': backoff.initial,
             'reconnect_max_delay': backoff.maximum}
         self._backoff = backoff
@@ -87,6 +88,8 @@ class SdkProcessBackend:
         self._moves: Dict[int, MoveDone] = {}
         self._modes: Dict[int, list] = {}    # id -> [event, error]
         self._connected = False
+        self._on_sample = {pipe.EV_ODOM: events.on_odom, pipe.EV_IMU: events.on_imu,
+                           pipe.EV_WHEELS: events.on_wheels}
         self._supervisor = threading.Thread(target=self._supervise, name='sdk-process',
                                             daemon=True)
 
@@ -101,13 +104,13 @@ class SdkProcessBackend:
         self._supervisor.start()
 
     def drive(self, command: Velocity) -> None:
-        self._send(pipe.OP_DRIVE, v=pipe.velocity_values(command))
+        self._send(pipe.OP_DRIVE, v=pipe.values(command))
 
     def start_move(self, request: MoveRequest, on_done: MoveDone) -> None:
         move_id = next(self._ids)
         with self._lock:
             self._moves[move_id] = on_done
-        if not self._send(pipe.OP_MOVE, id=move_id, request=pipe.move_fields(request)):
+        if not self._send(pipe.OP_MOVE, id=move_id, request=pipe.fields(request)):
             self._end_move(move_id, MOVE_FAILED, 'the SDK process is not running')
 
     def cancel_move(self) -> None:
@@ -128,7 +131,7 @@ class SdkProcessBackend:
         return waiter[1]
 
     def set_rates(self, rates: TelemetryRates) -> None:
-        self._settings['rates'] = pipe.rates_fields(rates)
+        self._settings['rates'] = pipe.fields(rates)
         self._send(pipe.OP_SET_RATES, rates=self._settings['rates'])
 
     def set_link_timeout(self, timeout: float) -> None:
@@ -226,7 +229,7 @@ class SdkProcessBackend:
         for text in process.popen.stderr:
             text = text.rstrip()
             if text:
-                process.stderr_tail = process.stderr_tail[-9:] + [text]
+                process.stderr_tail.append(text)
                 self._log_output(text)
 
     def _read_events(self, process: _Process) -> None:
@@ -241,10 +244,8 @@ class SdkProcessBackend:
 
     def _dispatch(self, process: _Process, event: str, fields: Dict[str, Any]) -> None:
         post, events = self._handoff.post, self._events
-        if event in pipe.SAMPLES:
-            sample = pipe.sample_from(event, fields['v'])
-            post({pipe.EV_ODOM: events.on_odom, pipe.EV_IMU: events.on_imu,
-                  pipe.EV_WHEELS: events.on_wheels}[event], sample)
+        if event in self._on_sample:
+            post(self._on_sample[event], pipe.sample_from(event, fields['v']))
         elif event == pipe.EV_BATTERY:
             post(events.on_battery, float(fields['percent']))
         elif event == pipe.EV_CONNECTED:

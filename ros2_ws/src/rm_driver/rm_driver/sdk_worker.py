@@ -55,13 +55,13 @@ class PipeEvents:
         self._out.send(pipe.EV_LINK_LOST, detail=detail)
 
     def on_odom(self, sample: Any) -> None:
-        self._out.send(pipe.EV_ODOM, v=pipe.sample_values(sample))
+        self._out.send(pipe.EV_ODOM, v=pipe.values(sample))
 
     def on_imu(self, sample: Any) -> None:
-        self._out.send(pipe.EV_IMU, v=pipe.sample_values(sample))
+        self._out.send(pipe.EV_IMU, v=pipe.values(sample))
 
     def on_wheels(self, sample: Any) -> None:
-        self._out.send(pipe.EV_WHEELS, v=pipe.sample_values(sample))
+        self._out.send(pipe.EV_WHEELS, v=pipe.values(sample))
 
     def on_battery(self, percent: float) -> None:
         self._out.send(pipe.EV_BATTERY, percent=percent)
