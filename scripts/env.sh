@@ -1,6 +1,8 @@
 # Source this (bash): the project's venv, the built workspace, and DDS kept on this
 # machine. Usage: source scripts/env.sh (ROS 2 Kilted), or for another distro set up
-# with scripts/setup.sh --distro jazzy: ROS_DISTRO_WHEELS=jazzy source scripts/env.sh
+# with scripts/setup.sh --distro jazzy: export ROS_DISTRO_WHEELS=jazzy; source scripts/env.sh
+# (exported first: bash drops a `VAR=value source ...` assignment when source returns,
+# and scripts started from this shell would pick Kilted's paths again).
 # One distro per shell: sourcing a second one on top mixes their paths.
 # shellcheck shell=bash
 _robot_db_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

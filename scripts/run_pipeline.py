@@ -28,7 +28,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,16 +132,16 @@ class Supervisor:
         self.env = dict(env)
         self.stop_timeout = stop_timeout
         self.children: List[Tuple[NodeCommand, subprocess.Popen]] = []  # start order
-        self._stop_requested = threading.Event()
+        # set by request_stop; a plain attribute, not a threading.Event: a signal handled
+        # while another's handler is inside Event.set() would wait forever for its lock
         self._signal_name = ''
 
     def request_stop(self, signum: int, _frame=None) -> None:
         self._signal_name = signal.Signals(signum).name
-        self._stop_requested.set()
 
     def run(self) -> int:
         for command in self.commands:
-            if self._stop_requested.is_set():
+            if self._signal_name:
                 break
             # Own session: a terminal's Ctrl-C reaches only us, and we stop the
             # children in order (drivers first, db_logger last).
@@ -151,7 +150,7 @@ class Supervisor:
             self.children.append((command, popen))
             print(f'{PROG}: started {command.label} pid {popen.pid}', flush=True)
         exit_code = 0
-        while not self._stop_requested.wait(0.1):
+        while not self._signal_name:
             ended = [(c, p) for c, p in self.children if p.poll() is not None]
             if ended:
                 command, popen = ended[0]
@@ -160,8 +159,9 @@ class Supervisor:
                       file=sys.stderr, flush=True)
                 exit_code = 1
                 break
-        if self._stop_requested.is_set():
-            print(f'{PROG}: {self._signal_name or "stop"} received; stopping every node',
+            time.sleep(0.1)
+        if self._signal_name:
+            print(f'{PROG}: {self._signal_name} received; stopping every node',
                   flush=True)
         self.stop_all()
         return exit_code

@@ -179,5 +179,5 @@ install_robomaster_sdk
 if [ "$DISTRO" = kilted ]; then
     say "done in $(( $(date +%s) - start )) s; use it with: source scripts/env.sh"
 else
-    say "done in $(( $(date +%s) - start )) s; use it with: ROS_DISTRO_WHEELS=$DISTRO source scripts/env.sh"
+    say "done in $(( $(date +%s) - start )) s; use it with: export ROS_DISTRO_WHEELS=$DISTRO; source scripts/env.sh"
 fi

@@ -28,6 +28,29 @@ def gone(pid: int) -> bool:
         return True
 
 
+def signal_burst(pids: Sequence[int], count: int = 20000, group: bool = False) -> None:
+    """SIGINT and SIGTERM in turn, count of each to every pid (or its process group), as
+    fast as they can be sent: handlers then run inside handlers. A pid stops being
+    signalled once it has exited."""
+    send = os.killpg if group else os.kill
+    alive = list(pids)
+    for _ in range(count):
+        for pid in list(alive):
+            try:
+                send(pid, signal.SIGINT)
+                send(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                alive.remove(pid)
+        if not alive:
+            return
+
+
+# How a process stopped by a signal_burst may end: cleanly, or by one of the burst's
+# signals landing after its main returned, while Python tears it down (Python puts the
+# default handlers back by then). A hang, a crash or a SIGKILL is none of these.
+BURST_EXIT_CODES = (0, -signal.SIGINT, -signal.SIGTERM)
+
+
 def unexpected_stderr_lines(text: str) -> List[str]:
     """The lines of a process's stderr that a clean run would not print."""
     lines = (COLOUR_CODE.sub('', line) for line in text.splitlines())

@@ -11,7 +11,6 @@ condition: that executor refuses them.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from db_logger.diagnostics import logger_status, RateMeter
 from db_logger.journal import Journal, JournalError
 from db_logger.session_services import SessionServices
 from db_logger.sessions import SessionStore
+from db_logger.stop_signals import StopSignals
 from db_logger.settings import declare, LoggerSettings
 from db_logger.writer_process import WriterProcess
 
@@ -167,21 +167,11 @@ def _executor():
         return SingleThreadedExecutor()
 
 
-def _stop_on_signals() -> threading.Event:
-    """SIGINT and SIGTERM, however many and however sent, ask for one orderly stop.
-
-    Not rclpy's handlers: they raise KeyboardInterrupt at each SIGINT, and a second
-    one (a process group signalled while launch forwards another) would land in the
-    middle of the shutdown below.
-    """
-    requested = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: requested.set())
-    return requested
-
-
 def main(args=None) -> int:
-    stop = _stop_on_signals()
+    # Not rclpy's handlers: they raise KeyboardInterrupt at each SIGINT, and a second
+    # one (a process group signalled while launch forwards another) would land in the
+    # middle of the shutdown below.
+    stop = StopSignals()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = executor = None
     code = 0
@@ -191,7 +181,7 @@ def main(args=None) -> int:
         executor.add_node(node)
         # not executor.spin(): our signal handlers run only when this thread is back in
         # Python, and the EventsExecutor's spin() deadlocks calls from other threads
-        while rclpy.ok() and not stop.is_set():
+        while rclpy.ok() and not stop.requested:
             executor.spin_once(timeout_sec=SPIN_TURN_S)
     except ExternalShutdownException:
         pass

@@ -16,7 +16,6 @@ import argparse
 import fcntl
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from typing import Callable, List, Optional
 from db_logger.connection import DatabaseConfig, PASSWORD_ENV
 from db_logger.decoding import decode_records
 from db_logger.journal import Journal
+from db_logger.stop_signals import StopSignals
 from db_logger.store import LogStore
 from db_logger.writer import BatchWriter, WriterStats
 
@@ -127,17 +127,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         writer.stop(timeout=0)  # it finishes the batch in hand first
 
     def stop_at_end_of_stdin() -> None:
-        sys.stdin.buffer.read()
+        # the raw descriptor, not sys.stdin: this daemon thread, blocked in a buffered
+        # read when a signal ends us, would hold the reader's lock, and Python's exit
+        # aborts on that lock
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
         stop()
 
     # only someone aiming at this process signals it: stop as when the node asks
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stop)
+    signals = StopSignals()
     threading.Thread(target=stop_at_end_of_stdin, name='stdin', daemon=True).start()
     writer.start()
     stop_by: Optional[float] = None
     while writer.is_alive():
         writer.join_for(_PROGRESS_PERIOD_S)
+        if signals.requested and not stop_requested.is_set():
+            stop()
         send({'stats': asdict(writer.stats)})
         if stop_requested.is_set():
             stop_by = stop_by or time.monotonic() + STOP_GRACE_S

@@ -10,7 +10,6 @@ them over through a guard condition).
 from __future__ import annotations
 
 import math
-import signal
 import sys
 import threading
 import time
@@ -42,6 +41,7 @@ from rm_driver.robot_state import BatteryLowDetector, StatusTracker, VelocityGat
 from rm_driver.sdk_loading import SdkMissing
 from rm_driver.sdk_process import SdkProcessBackend
 from rm_driver.sim_backend import SimBackend
+from rm_driver.stop_signals import StopSignals
 
 try:
     from rclpy.executors import ExternalShutdownException
@@ -350,9 +350,8 @@ def _spin(executor: InlineExecutor, stop: threading.Event, failures: List[BaseEx
 
 def main(args: Optional[List[str]] = None) -> None:
     _init_rclpy(args)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = threading.Event()  # the spinner ended
+    signals = StopSignals()
     node: Optional[DriverNode] = None
     executor: Optional[InlineExecutor] = None
     failures: List[BaseException] = []
@@ -365,7 +364,7 @@ def main(args: Optional[List[str]] = None) -> None:
         spinner = threading.Thread(target=_spin, args=(executor, stop, failures),
                                    name='rm_driver_spin')
         spinner.start()
-        while not stop.wait(0.1):  # a timeout: signals reach Python only between waits
+        while not stop.wait(0.1) and not signals.requested:
             pass
         node.shutdown()
         deadline = time.monotonic() + 2.0

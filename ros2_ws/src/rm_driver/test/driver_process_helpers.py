@@ -83,7 +83,9 @@ class MoveClient:
 
     def __init__(self, ros_client: RosTestClient, name: str) -> None:
         self._ros = ros_client
-        self.action = ActionClient(ros_client.node, Move, name)
+        # made on that thread too: Kilted's ActionClient joins the node's waitables before
+        # it has its lock, and a spin in between ends the executor thread
+        self.action = ros_client.on_spin_thread(lambda: ActionClient(ros_client.node, Move, name))
         assert self.action.wait_for_server(timeout_sec=10.0), 'move action server not found'
 
     def send_goal(self, feedback: List = None, **fields: float):

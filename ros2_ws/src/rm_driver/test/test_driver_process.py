@@ -14,7 +14,7 @@ from rcl_interfaces.srv import SetParameters
 from std_srvs.srv import SetBool, Trigger
 
 from robot_interfaces.srv import SetMode
-from tests.support.processes import REPO_ROOT, ros_env
+from tests.support.processes import BURST_EXIT_CODES, REPO_ROOT, ros_env, signal_burst
 from tests.support.ros_client import wait_until
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
@@ -332,3 +332,10 @@ def test_sigint_during_a_move_stops_and_still_reports_the_move(nodes, ros_client
     assert wait_until(lambda: driver.results_of('Move'), 5)
     move = driver.results_of('Move')[0]
     assert (move.result, move.message) == ('Failed', 'driver shutting down: chassis stopped')
+
+
+def test_a_burst_of_sigint_and_sigterm_stops_the_driver_cleanly(nodes, ros_client):
+    driver = Driver(nodes, ros_client)
+    signal_burst([driver.process.pid])  # handlers run inside handlers
+    assert driver.process.popen.wait(30) in BURST_EXIT_CODES, driver.process.output()
+    assert 'Traceback' not in driver.process.output()
