@@ -81,7 +81,7 @@ class SessionServices:
     def _start_session(self, request, response):
         outcome = self._answer('/session/start', lambda: start_once_reported(
             lambda: self.store.start(request.user_id, request.robot_serial, request.note,
-                                     self._now()),
+                                     self._now),
             self._committed, self._start_wait, self._stopping))
         response.success, response.session_id, response.message = (
             outcome.success, outcome.session_id, outcome.message)

@@ -69,7 +69,8 @@ class SessionStore:
                     raise DatabaseUnavailable(describe(exc)) from exc
         raise AssertionError('unreachable')
 
-    def start(self, user_id: str, robot_serial: str, note: str, now: datetime) -> Outcome:
+    def start(self, user_id: str, robot_serial: str, note: str,
+              clock: Callable[[], datetime]) -> Outcome:
         if not user_id:
             return _refuse('user_id is empty')
         if not robot_serial:
@@ -93,8 +94,10 @@ class SessionStore:
             if open_session is not None:
                 return _refuse(f"robot '{robot_serial}' already in session {open_session[0]}")
             try:
+                # the time read last, just before the commit: the writer files a sample
+                # stamped after start_time but handled before the commit outside the session
                 cur.execute('INSERT INTO Sessions (user_id, robot_id, start_time, note) '
-                            'VALUES (%s, %s, %s, %s)', (user_id, robot[0], now, note or None))
+                            'VALUES (%s, %s, %s, %s)', (user_id, robot[0], clock(), note or None))
             except pymysql.err.IntegrityError:
                 # another start won the race for this robot (uq_sessions_open_robot)
                 return _refuse(f"robot '{robot_serial}' already in a session")

@@ -71,10 +71,10 @@ def test_status_creates_the_robot_then_newer_status_wins(store, fresh_db):
 
 def test_logs_get_the_session_whose_interval_holds_their_stamp(store, sessions, fresh_db):
     store.write(Batch(statuses=[status(t=0)]))
-    first = sessions.start('test_admin', 'SN1', 'run 1', at(10))
+    first = sessions.start('test_admin', 'SN1', 'run 1', lambda: at(10))
     assert first.success, first.message
     assert sessions.end(first.session_id, '', at(20)).success
-    second = sessions.start('test_admin', 'SN1', '', at(30))
+    second = sessions.start('test_admin', 'SN1', '', lambda: at(30))
     store.write(Batch(commands=[command('before', t=5), command('during-1', t=15),
                                 command('between', t=25), command('during-2', t=35)],
                       events=[event('ev-1', t=12), event('ev-out', t=21)]))
@@ -115,23 +115,24 @@ def test_a_schema_older_than_needed_is_refused(empty_db):
 
 def test_session_start_refusals_name_the_problem(store, sessions):
     store.write(Batch(statuses=[status(serial='SN1')]))
-    assert sessions.start('nobody', 'SN1', '', at(1)).message == "unknown user 'nobody' " \
-        '(add it with /user/add)'
-    assert sessions.start('test_admin', 'SN404', '', at(1)).message == \
+    assert sessions.start('nobody', 'SN1', '', lambda: at(1)).message == \
+        "unknown user 'nobody' (add it with /user/add)"
+    assert sessions.start('test_admin', 'SN404', '', lambda: at(1)).message == \
         "robot 'SN404' has not reported yet"
-    assert sessions.start('', 'SN1', '', at(1)).message == 'user_id is empty'
-    assert sessions.start('test_admin', 'SN1', 'n' * 256, at(1)).message == \
+    assert sessions.start('', 'SN1', '', lambda: at(1)).message == 'user_id is empty'
+    assert sessions.start('test_admin', 'SN1', 'n' * 256, lambda: at(1)).message == \
         'note is 256 characters; at most 255'
-    opened = sessions.start('test_admin', 'SN1', '', at(1))
-    assert opened.success and opened.session_id > 0
-    again = sessions.start('test_admin', 'SN1', '', at(2))
+    clock_reads = []  # the time is read once, for the row: after every check, last
+    opened = sessions.start('test_admin', 'SN1', '', lambda: clock_reads.append(1) or at(1))
+    assert opened.success and opened.session_id > 0 and clock_reads == [1]
+    again = sessions.start('test_admin', 'SN1', '', lambda: at(2))
     assert not again.success
     assert again.message == f"robot 'SN1' already in session {opened.session_id}"
 
 
 def test_robot_known_only_from_logs_has_not_reported(store, sessions):
     store.write(Batch(events=[event('e1', serial='GHOST')]))
-    outcome = sessions.start('test_admin', 'GHOST', '', at(1))
+    outcome = sessions.start('test_admin', 'GHOST', '', lambda: at(1))
     assert not outcome.success and outcome.message == "robot 'GHOST' has not reported yet"
 
 
@@ -141,8 +142,8 @@ def test_session_end_by_id_or_by_robot_and_its_refusals(store, sessions, fresh_d
     assert sessions.end(0, 'SN404', at(1)).message == "unknown robot 'SN404'"
     assert sessions.end(0, '', at(1)).message.startswith('give session_id, or robot_serial')
     assert sessions.end(999, '', at(1)).message == 'session 999 does not exist'
-    one = sessions.start('test_admin', 'SN1', '', at(1)).session_id
-    two = sessions.start('test_admin', 'SN2', '', at(1)).session_id
+    one = sessions.start('test_admin', 'SN1', '', lambda: at(1)).session_id
+    two = sessions.start('test_admin', 'SN2', '', lambda: at(1)).session_id
     assert sessions.end(one, 'SN2', at(2)).message == \
         f"session {one} belongs to robot 'SN1', not 'SN2'"
     ended = sessions.end(0, 'SN2', at(3))
