@@ -27,8 +27,24 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
 KNOWN_STATUSES = ('Active', 'Idle', 'Charging', 'Disconnected', 'Error')
 TEXT_BYTES = 65535          # MySQL TEXT holds this many bytes
-SERIAL_CHARS = 64           # Robots.serial
-UUID_CHARS = 64             # msg_uuid
+# The width of each VARCHAR column a field is fitted or held to (sql/001_schema.sql;
+# test_migrations checks every one against a migrated database).
+COLUMN_CHARS = {
+    'Robots.serial': 64,
+    'Robots.model_type': 20,
+    'Robots.ip_address': 45,
+    'Robots.status': 20,
+    'CommandLogs.msg_uuid': 64,
+    'CommandLogs.command_type': 50,
+    'CommandLogs.result': 20,
+    'EventLogs.msg_uuid': 64,
+    'EventLogs.event_type': 50,
+    'Sessions.note': 255,
+    'Users.user_id': 50,
+    'Users.name': 50,
+}
+# the text columns fitted to TEXT_BYTES
+TEXT_COLUMNS = ('CommandLogs.message', 'EventLogs.message')
 _NAMESPACE = uuid.UUID('6d3e3d1c-96a0-4d2b-a1e3-6b8f0f0e4c57')  # for derived message ids
 _EPOCH = datetime(1970, 1, 1)
 _DATE_TIME_OF_SECOND: Dict[int, str] = {}  # the writer's messages share seconds
@@ -119,15 +135,16 @@ def _serial(value: str, warnings: Warnings) -> str:
     if not value:
         warnings.append("robot_serial is empty; stored as 'UNKNOWN'")
         return 'UNKNOWN'
-    return fit(value, SERIAL_CHARS, 'robot_serial', warnings)
+    return fit(value, COLUMN_CHARS['Robots.serial'], 'robot_serial', warnings)
 
 
-def _msg_uuid(value: str, field: str, content: Callable[[], str], warnings: Warnings) -> str:
+def _msg_uuid(value: str, field: str, table: str, content: Callable[[], str],
+              warnings: Warnings) -> str:
     if not value:
         derived = str(uuid.uuid5(_NAMESPACE, content()))
         warnings.append(f'{field} is empty; stored as {derived}, derived from the message')
         return derived
-    return fit(value, UUID_CHARS, field, warnings)
+    return fit(value, COLUMN_CHARS[f'{table}.msg_uuid'], field, warnings)
 
 
 def _reject_constant(name: str):
@@ -160,15 +177,17 @@ def status_row(msg, received: str) -> Tuple[StatusRow, Warnings]:
     elif not 0.0 <= battery <= 100.0:
         warnings.append(f'battery_percent {battery} is outside 0-100; stored as NULL')
         battery = None
-    status = fit(msg.status, 20, 'status', warnings)
+    status = fit(msg.status, COLUMN_CHARS['Robots.status'], 'status', warnings)
     if status not in KNOWN_STATUSES:
         warnings.append(f'status {status!r} is not one of {", ".join(KNOWN_STATUSES)}; '
                         'stored as sent')
     row = StatusRow(
         serial=_serial(msg.robot_serial, warnings),
-        model_type=fit(msg.model_type, 20, 'model_type', warnings),
+        model_type=fit(msg.model_type, COLUMN_CHARS['Robots.model_type'], 'model_type',
+                       warnings),
         status=status,
-        ip_address=fit(msg.ip_address, 45, 'ip_address', warnings),
+        ip_address=fit(msg.ip_address, COLUMN_CHARS['Robots.ip_address'], 'ip_address',
+                       warnings),
         battery_percent=battery,
         stamp=_stamp(msg.sec, msg.nanosec, received, warnings),
         received=received)
@@ -179,13 +198,14 @@ def command_row(msg, received: str) -> Tuple[CommandRow, Warnings]:
     warnings: Warnings = []
     stamp = _stamp(msg.sec, msg.nanosec, received, warnings)
     row = CommandRow(
-        msg_uuid=_msg_uuid(msg.command_id, 'command_id', lambda: '|'.join((
+        msg_uuid=_msg_uuid(msg.command_id, 'command_id', 'CommandLogs', lambda: '|'.join((
             msg.robot_serial, stamp, msg.command_type, msg.payload_json,
             msg.result, msg.message)), warnings),
         serial=_serial(msg.robot_serial, warnings),
-        command_type=fit(msg.command_type, 50, 'command_type', warnings),
+        command_type=fit(msg.command_type, COLUMN_CHARS['CommandLogs.command_type'],
+                         'command_type', warnings),
         payload=payload_json(msg.payload_json, warnings),
-        result=fit(msg.result, 20, 'result', warnings),
+        result=fit(msg.result, COLUMN_CHARS['CommandLogs.result'], 'result', warnings),
         message=fit_text(msg.message, 'message', warnings),
         stamp=stamp,
         received=received)
@@ -196,10 +216,11 @@ def event_row(msg, received: str) -> Tuple[EventRow, Warnings]:
     warnings: Warnings = []
     stamp = _stamp(msg.sec, msg.nanosec, received, warnings)
     row = EventRow(
-        msg_uuid=_msg_uuid(msg.event_id, 'event_id', lambda: '|'.join((
+        msg_uuid=_msg_uuid(msg.event_id, 'event_id', 'EventLogs', lambda: '|'.join((
             msg.robot_serial, stamp, msg.event_type, msg.message)), warnings),
         serial=_serial(msg.robot_serial, warnings),
-        event_type=fit(msg.event_type, 50, 'event_type', warnings),
+        event_type=fit(msg.event_type, COLUMN_CHARS['EventLogs.event_type'], 'event_type',
+                       warnings),
         message=fit_text(msg.message, 'message', warnings),
         stamp=stamp,
         received=received)

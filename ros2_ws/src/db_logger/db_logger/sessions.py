@@ -15,6 +15,7 @@ from typing import Callable
 import pymysql
 
 from db_logger.connection import connect, DatabaseConfig
+from db_logger.rows import COLUMN_CHARS
 from db_logger.store import DatabaseUnavailable, describe, is_link_error
 
 ROLES = ('Admin', 'Student')
@@ -75,8 +76,9 @@ class SessionStore:
             return _refuse('user_id is empty')
         if not robot_serial:
             return _refuse('robot_serial is empty')
-        if len(note) > 255:
-            return _refuse(f'note is {len(note)} characters; at most 255')
+        if len(note) > COLUMN_CHARS['Sessions.note']:
+            return _refuse(f'note is {len(note)} characters; '
+                           f"at most {COLUMN_CHARS['Sessions.note']}")
 
         def work(cur) -> Outcome:
             cur.execute('SELECT 1 FROM Users WHERE user_id = %s', (user_id,))
@@ -143,10 +145,10 @@ class SessionStore:
 
     def add_user(self, user_id: str, name: str, role: str) -> Outcome:
         role = role or 'Student'
-        if not 1 <= len(user_id) <= 50:
-            return _refuse(f'user_id must be 1-50 characters, got {len(user_id)}')
-        if not 1 <= len(name) <= 50:
-            return _refuse(f'name must be 1-50 characters, got {len(name)}')
+        for field, value in (('user_id', user_id), ('name', name)):
+            chars = COLUMN_CHARS[f'Users.{field}']
+            if not 1 <= len(value) <= chars:
+                return _refuse(f'{field} must be 1-{chars} characters, got {len(value)}')
         if role not in ROLES:
             return _refuse(f"role '{role}' is not one of {', '.join(ROLES)}")
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from db_logger import rows
 from db_logger.migrate import Migrator, split_statements
 from tests.support.processes import executable, REPO_ROOT
 
@@ -104,6 +105,26 @@ def test_duplicate_message_id_is_stored_once(fresh_db):
     assert fresh_db.query("SELECT COUNT(*) FROM CommandLogs WHERE msg_uuid = 'c-1'")[0][0] == 1
     with pytest.raises(pymysql.err.IntegrityError):
         fresh_db.query(insert.replace('INSERT IGNORE', 'INSERT'), ('{"x": 1.0}',))
+
+
+def test_the_widths_rows_cut_to_are_the_schemas(fresh_db):
+    """rows.py fits each field to its column: every width it uses is the live schema's."""
+    def column(name):
+        table, field = name.split('.')
+        found = fresh_db.query(
+            'SELECT DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, CHARACTER_OCTET_LENGTH '
+            'FROM information_schema.COLUMNS '
+            'WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND COLUMN_NAME = %s',
+            (table, field))
+        assert len(found) == 1, f'{name} is not in the schema'
+        return found[0]
+
+    for name, chars in rows.COLUMN_CHARS.items():
+        data_type, max_chars, _ = column(name)
+        assert (data_type, max_chars) == ('varchar', chars), name
+    for name in rows.TEXT_COLUMNS:
+        data_type, _, max_bytes = column(name)
+        assert (data_type, max_bytes) == ('text', rows.TEXT_BYTES), name
 
 
 def test_seed_adds_the_manuals_test_admin(empty_db):
