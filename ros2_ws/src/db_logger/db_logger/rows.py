@@ -25,7 +25,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable, Dict, List, NamedTuple, Optional, Tuple
 
-KNOWN_STATUSES = ('Active', 'Idle', 'Charging', 'Disconnected', 'Error')
+from robot_interfaces.msg import RobotStatus
+
+KNOWN_STATUSES = (RobotStatus.STATUS_ACTIVE, RobotStatus.STATUS_IDLE,
+                  RobotStatus.STATUS_CHARGING, RobotStatus.STATUS_DISCONNECTED,
+                  RobotStatus.STATUS_ERROR)
 TEXT_BYTES = 65535          # MySQL TEXT holds this many bytes
 # The width of each VARCHAR column a field is fitted or held to (sql/001_schema.sql;
 # test_migrations checks every one against a migrated database).

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Callable
 
 import pymysql
+from robot_interfaces.srv import AddUser
 
 from db_logger.connection import connect, DatabaseConfig
 from db_logger.rows import COLUMN_CHARS
 from db_logger.store import DatabaseUnavailable, describe, is_link_error
 
-ROLES = ('Admin', 'Student')
+ROLES = (AddUser.Request.ROLE_ADMIN, AddUser.Request.ROLE_STUDENT)
 
 
 @dataclass(frozen=True)

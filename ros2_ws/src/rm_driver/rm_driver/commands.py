@@ -29,7 +29,9 @@ MOVE_YAW_SPEED_RANGE = (10.0, 540.0)  # deg/s
 MOVE_DEFAULT_XY_SPEED = 0.5    # what the SDK uses when the goal says 0
 MOVE_DEFAULT_YAW_SPEED = 30.0
 
-# robot.set_robot_mode values (the manual's ModeChange).
+# robot.set_robot_mode values (the manual's ModeChange): SetMode.Request.MODE_*, written
+# out because the SDK's process (Python 3.8, no ROS) imports this module too;
+# test_driver_commands holds them equal.
 MODES = ('free', 'gimbal_lead', 'chassis_lead')
 
 # Two cmd_vel commands closer than this (per component) are "the same command": a

@@ -7,12 +7,14 @@ from __future__ import annotations
 import math
 from typing import Optional, Tuple
 
+from robot_interfaces.msg import RobotStatus
+
 from rm_driver.commands import MoveRequest, Velocity
 
-ACTIVE = 'Active'
-IDLE = 'Idle'
-DISCONNECTED = 'Disconnected'
-ERROR = 'Error'
+ACTIVE = RobotStatus.STATUS_ACTIVE
+IDLE = RobotStatus.STATUS_IDLE
+DISCONNECTED = RobotStatus.STATUS_DISCONNECTED
+ERROR = RobotStatus.STATUS_ERROR
 
 
 class StatusTracker:

@@ -5,7 +5,9 @@ import math
 
 import pytest
 
-from rm_driver.commands import (MAX_ANGULAR_SPEED, Velocity, check_mode, check_move,
+from robot_interfaces.srv import SetMode
+
+from rm_driver.commands import (MAX_ANGULAR_SPEED, MODES, Velocity, check_mode, check_move,
                                 check_velocity, clamp_velocity, move_payload, move_request,
                                 velocity_payload)
 
@@ -53,6 +55,11 @@ def test_move_at_the_limits_and_with_default_speeds_is_fine():
     request = move_request(1.0, 0.0, 90.0, 0.0, 0.0)
     assert (request.xy_speed, request.yaw_speed) == (0.5, 30.0)
     assert request.expected_duration() == pytest.approx(3.0)  # 90 deg at 30 deg/s
+
+
+def test_the_modes_are_the_interfaces():
+    assert MODES == (SetMode.Request.MODE_FREE, SetMode.Request.MODE_GIMBAL_LEAD,
+                     SetMode.Request.MODE_CHASSIS_LEAD)
 
 
 def test_mode_must_be_an_sdk_mode():
