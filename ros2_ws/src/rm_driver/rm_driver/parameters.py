@@ -27,7 +27,7 @@ from rclpy.parameter import Parameter
 
 from rm_driver.backend import TelemetryRates
 
-SDK_RATES = (1, 5, 10, 20, 50)
+SDK_RATES = (1, 5, 10, 20, 50)  # the freq= values the SDK's sub_* calls accept
 _NAME = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
 
 Check = Callable[[Any], Optional[str]]
@@ -120,8 +120,9 @@ def _text(value: str) -> Optional[str]:
     return None if len(value) <= 64 else 'must be at most 64 characters'
 
 
-_RATE = dict(check=_rate, constraints='one of 1, 5, 10, 20, 50 (the SDK push rates)',
-             int_range=(1, 50))
+_RATE = dict(check=_rate,
+             constraints=f"one of {', '.join(map(str, SDK_RATES))} (the SDK push rates)",
+             int_range=(SDK_RATES[0], SDK_RATES[-1]))
 
 SPECS: List[ParamSpec] = [
     ParamSpec('backend', 'sim', 'sim (built-in kinematic simulator) or sdk (robomaster SDK)',

@@ -26,7 +26,6 @@ from rm_driver.sdk_conversions import (attitude_to_rep103, drive_speed_args, esc
                                        imu_to_rep103, move_args, position_to_rep103,
                                        velocity_to_rep103)
 
-SDK_RATES = (1, 5, 10, 20, 50)
 POSITION_FROM_POWER_ON = 1   # sub_position cs=1: odometry survives reconnects
 SDK_ACK_TIMEOUT = 3.0        # client.py send_sync_msg: an acked call to a silent robot
 CALL_TIMEOUT = 2 * SDK_ACK_TIMEOUT + 1.0   # set_robot_mode makes up to two acked calls
