@@ -60,11 +60,15 @@ class EmulatorServer:
             self._broadcast = self._udp(0)
             self._broadcast.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         if self.control_path:
-            if os.path.exists(self.control_path):
-                os.unlink(self.control_path)
+            # bound under another name and renamed once listening: whoever waits for the
+            # path to appear can connect at once (between bind and listen it is refused)
+            staging = self.control_path + '.new'
+            if os.path.exists(staging):
+                os.unlink(staging)
             listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            listener.bind(self.control_path)
+            listener.bind(staging)
             listener.listen(8)
+            os.rename(staging, self.control_path)
             self._sockets.append(listener)
             self._selector.register(listener, selectors.EVENT_READ, 'control_listener')
         self._selector.register(self._handshake, selectors.EVENT_READ, 'handshake')
