@@ -21,12 +21,14 @@ setup(
     maintainer_email='robot-db@lab.invalid',
     description='In-graph MySQL writer for robot status, commands, events and sessions.',
     license='Apache-2.0',
-    extras_require={'test': ['pytest']},
+    extras_require={'test': ['pytest', 'mcap-ros2-support', 'rosbags']},
     entry_points={
         'console_scripts': [
             'db_logger = db_logger.logger_node:main',
             'migrate = db_logger.migrate:main',
             'session_report = db_logger.session_report:main',
+            'replay = db_logger.replay:main',
+            'export = db_logger.export:main',
         ],
     },
 )

@@ -16,6 +16,7 @@ from typing import Dict, List, NamedTuple, Tuple, Type
 from db_logger.journal import Record
 from db_logger.rows import command_row, event_row, sql_time, status_row
 from db_logger.store import Batch
+from db_logger.telemetry_decoding import CdrError, parse_sample, status_sample, STREAM_OF_KIND
 
 KIND_STATUS, KIND_COMMAND, KIND_EVENT = 1, 2, 3
 # the topic types the logger records, as the graph names them
@@ -69,10 +70,6 @@ _STRINGS = {kind: len(fields._fields) - (3 if float_tail else 2)
             for kind, (_, fields, float_tail) in LAYOUTS.items()}
 
 
-class CdrError(ValueError):
-    """The bytes are not a message of the expected layout; the text says where."""
-
-
 # Representation identifiers of plain (XCDR1) CDR: big and little endian.
 _BYTE_ORDER = {b'\x00\x00': '>', b'\x00\x01': '<'}
 _UINT32 = {order: struct.Struct(order + 'I').unpack_from for order in '<>'}
@@ -120,6 +117,12 @@ def decode_records(records: List[Record]) -> Tuple[Batch, List[str], List[Tuple[
     warnings: List[str] = []
     undecodable: List[Tuple[Record, str]] = []
     for record in records:
+        if record.kind in STREAM_OF_KIND:
+            try:
+                batch.samples.append(parse_sample(record.kind, record.payload, record.received))
+            except CdrError as exc:
+                undecodable.append((record, f'does not decode: {exc}'))
+            continue
         if record.kind not in LAYOUTS:
             undecodable.append((record, f'unknown record kind {record.kind}'))
             continue
@@ -135,6 +138,8 @@ def decode_records(records: List[Record]) -> Tuple[Batch, List[str], List[Tuple[
         elif record.kind == KIND_STATUS:
             row, notes = status_row(fields, received)
             batch.statuses.append(row)
+            batch.samples.append(status_sample(fields.sec, fields.nanosec, row,
+                                               record.received))
         else:
             row, notes = event_row(fields, received)
             batch.events.append(row)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Dict
+
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
 from db_logger.writer import WriterStats
@@ -42,3 +44,32 @@ def logger_status(name: str, database: str, stats: WriterStats, journal_depth: i
     }
     return DiagnosticStatus(level=level, name=name, message=message, hardware_id=database,
                             values=[KeyValue(key=k, value=v) for k, v in values.items()])
+
+
+LOSS_WARN = 0.05  # a stream that lost more than this share of its samples on the wire
+
+
+def telemetry_status(name: str, record: str, streams: Dict[str, list],
+                     unidentified: int) -> DiagnosticStatus:
+    """Per robot and stream since the writer started: received / expected, stored.
+
+    expected comes from the stream's own stamps (telemetry.py): what did not arrive
+    shows as the difference, never as completeness.
+    """
+    values = [KeyValue(key='record', value=record)]
+    worst = 0.0
+    for key, (received, expected, stored) in streams.items():
+        lost = expected - received
+        worst = max(worst, lost / expected if expected else 0.0)
+        values.append(KeyValue(key=key, value=f'received {received} of {expected} expected '
+                                              f'({lost} lost), stored {stored}'))
+    if unidentified:
+        values.append(KeyValue(key='samples dropped before their robot\'s first status',
+                               value=str(unidentified)))
+    if record == 'off':
+        level, message = DiagnosticStatus.OK, 'telemetry not recorded (telemetry.record: off)'
+    elif worst > LOSS_WARN or unidentified:
+        level, message = DiagnosticStatus.WARN, f'samples lost on the wire (worst {worst:.1%})'
+    else:
+        level, message = DiagnosticStatus.OK, f'{len(streams)} streams'
+    return DiagnosticStatus(level=level, name=name, message=message, values=values)

@@ -17,7 +17,7 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 _FRAME = struct.Struct('<II')     # body length, crc32(body)
 _HEADER = struct.Struct('<QdB')   # seq, receive time (UNIX s), kind
@@ -182,6 +182,16 @@ class Journal:
                 os.fsync(self._write_fd)
                 os.close(self._write_fd)
             os.close(self._lock_fd)
+
+    def on_disk(self) -> Iterator[Record]:
+        """Every record still in the segments, acknowledged or not (for inspection)."""
+        for path in self._segments():
+            offset = 0
+            while True:
+                records, offset = self._read_segment(path, offset, 10000)
+                if not records:
+                    break
+                yield from records
 
     # -- internals ------------------------------------------------------------------
 

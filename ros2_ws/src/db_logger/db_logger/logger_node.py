@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import deque
 from functools import partial
-from typing import Optional, Set
+from typing import Deque, Dict, List, Optional, Set, Tuple
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -26,19 +27,27 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rclpy.signals import SignalHandlerOptions
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
 
-from db_logger.decoding import KIND_COMMAND, KIND_EVENT, KIND_STATUS, RECORDED_TOPIC_TYPES
-from db_logger.diagnostics import logger_status, RateMeter
+from db_logger.decoding import (CdrError, KIND_COMMAND, KIND_EVENT, KIND_STATUS, parse,
+                                RECORDED_TOPIC_TYPES)
+from db_logger.diagnostics import logger_status, RateMeter, telemetry_status
 from db_logger.journal import Journal, JournalError
 from db_logger.session_services import SessionServices
 from db_logger.sessions import SessionStore
 from db_logger.stop_signals import StopSignals
 from db_logger.settings import declare, LoggerSettings
+from db_logger.telemetry_decoding import frame, TELEMETRY_TOPIC_TYPES
 from db_logger.writer_process import WriterProcess
 
 DIAGNOSTICS_PERIOD_S = 1.0
 TICK_PERIOD_S = 0.1  # how soon a dead writer is noticed
 SPIN_TURN_S = 0.1  # how long a signal may wait for main's loop to see it
 MESSAGE_TYPES = {KIND_STATUS: RobotStatus, KIND_COMMAND: CommandResult, KIND_EVENT: RobotEvent}
+# Best effort and volatile like the drivers' sensor-data publishers; deeper than their 5
+# so that a busy executor turn does not drop samples that have already arrived.
+TELEMETRY_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50,
+                           reliability=ReliabilityPolicy.BEST_EFFORT,
+                           durability=DurabilityPolicy.VOLATILE)
+HELD_PER_ROBOT = 1000  # samples of a robot whose serial is not known yet (first status)
 
 
 class DbLogger(Node):
@@ -52,6 +61,10 @@ class DbLogger(Node):
                                reliability=ReliabilityPolicy.RELIABLE,
                                durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._recorded: Set[str] = set()
+        # namespace -> its robot's serial, learned from its status (samples carry none)
+        self._serials: Dict[str, bytes] = {}
+        self._held: Dict[str, Deque[Tuple[int, bytes, float]]] = {}
+        self.unidentified = 0  # samples dropped because the robot never said its serial
         self._rate = RateMeter()
         self._next_discovery = self._next_diagnostics = time.monotonic()
         self.failure: Optional[str] = None  # why the node asked its context to shut down
@@ -60,7 +73,7 @@ class DbLogger(Node):
             f'({self.journal.depth()} messages from before), batch {self.settings.batch_size}')
         self.writer = WriterProcess(self.settings.journal_dir, self.settings.db,
                                     self.settings.batch_size, self.settings.flush_interval,
-                                    self._log)
+                                    self._log, self.settings.telemetry)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.sessions = SessionServices(
             f'{self.get_name()}_sessions', self.get_namespace(), SessionStore(self.settings.db),
@@ -94,19 +107,64 @@ class DbLogger(Node):
     # -- recording ----------------------------------------------------------------------
 
     def _discover(self) -> None:
-        """Subscribe to every robot topic in the graph not yet recorded."""
-        for topic, types in self.get_topic_names_and_types():
-            kinds = [RECORDED_TOPIC_TYPES[t] for t in types if t in RECORDED_TOPIC_TYPES]
-            if not kinds or topic in self._recorded:
+        """Subscribe to every robot topic in the graph not yet recorded.
+
+        A robot is a namespace with a RobotStatus topic: its sensor streams are the
+        odom, imu, wheel_speeds and battery topics beside it.
+        """
+        graph = self.get_topic_names_and_types()
+        robots = {topic.rsplit('/', 1)[0] for topic, types in graph
+                  if 'robot_interfaces/msg/RobotStatus' in types}
+        for topic, types in graph:
+            if topic in self._recorded:
                 continue
-            msg_type = MESSAGE_TYPES[kinds[0]]
-            self.create_subscription(msg_type, topic, partial(self._on_message, kinds[0]),
-                                     self._qos, raw=True)
+            kinds = [RECORDED_TOPIC_TYPES[t] for t in types if t in RECORDED_TOPIC_TYPES]
+            namespace = topic.rsplit('/', 1)[0]
+            if kinds:
+                msg_type = MESSAGE_TYPES[kinds[0]]
+                callback = (partial(self._on_status, namespace) if kinds[0] == KIND_STATUS
+                            else partial(self._on_message, kinds[0]))
+                self.create_subscription(msg_type, topic, callback, self._qos, raw=True)
+            elif self._is_telemetry(topic, types, robots):
+                msg_type = _message_class(types[0])
+                callback = partial(self._on_sample, TELEMETRY_TOPIC_TYPES[types[0]][0], namespace)
+                self.create_subscription(msg_type, topic, callback, TELEMETRY_QOS, raw=True)
+            else:
+                continue
             self._recorded.add(topic)
             self.get_logger().info(f'recording {topic} ({msg_type.__name__})')
 
+    def _is_telemetry(self, topic: str, types: List[str], robots: Set[str]) -> bool:
+        if self.settings.telemetry.record == 'off' or len(types) != 1:
+            return False
+        namespace, name = topic.rsplit('/', 1)
+        known = TELEMETRY_TOPIC_TYPES.get(types[0])
+        return known is not None and known[1] == name and namespace in robots
+
     def _on_message(self, kind: int, data: bytes) -> None:
         self.journal.append(kind, data, time.time())
+
+    def _on_status(self, namespace: str, data: bytes) -> None:
+        received = time.time()
+        self.journal.append(KIND_STATUS, data, received)
+        try:
+            serial = parse(data, KIND_STATUS).robot_serial.encode()[:255]
+        except CdrError:
+            return  # the writer keeps it aside with the reason
+        if self._serials.get(namespace) != serial:
+            self._serials[namespace] = serial
+            for kind, sample, at in self._held.pop(namespace, ()):
+                self.journal.append(kind, frame(serial, sample), at)
+
+    def _on_sample(self, kind: int, namespace: str, data: bytes) -> None:
+        serial = self._serials.get(namespace)
+        if serial is not None:
+            self.journal.append(kind, frame(serial, data), time.time())
+            return
+        held = self._held.setdefault(namespace, deque(maxlen=HELD_PER_ROBOT))
+        if len(held) == HELD_PER_ROBOT:
+            self.unidentified += 1
+        held.append((kind, data, time.time()))
 
     # -- health -----------------------------------------------------------------------------
 
@@ -117,7 +175,10 @@ class DbLogger(Node):
         array.header.stamp = self.get_clock().now().to_msg()
         array.status = [logger_status(f'{self.get_name()}: database writer',
                                       self.settings.db.describe(), stats,
-                                      self.journal.depth(), rate)]
+                                      self.journal.depth(), rate),
+                        telemetry_status(f'{self.get_name()}: telemetry',
+                                         self.settings.telemetry.record, stats.telemetry,
+                                         self.unidentified)]
         self._diagnostics.publish(array)
 
     def _fail(self, reason: str) -> None:
@@ -156,6 +217,12 @@ class DbLogger(Node):
         self.sessions.close()
         self.writer.stop()
         self.journal.close()
+
+
+def _message_class(type_name: str):
+    """The Python class of a 'pkg/msg/Name' type (one of TELEMETRY_TOPIC_TYPES)."""
+    package, _, name = type_name.split('/')
+    return getattr(__import__(f'{package}.msg', fromlist=[name]), name)
 
 
 def _executor():

@@ -2,6 +2,7 @@
 
     ros2 run db_logger session_report --latest            # the newest session
     ros2 run db_logger session_report --session 3 [--host ... --password-file ...]
+    ros2 run db_logger session_report --latest --plots [DIR]   # and its PNG plots in DIR
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import List, Optional, Sequence
 
 import pymysql
 
 from db_logger.connection import add_connection_arguments, config_from_arguments, connect
+from db_logger.session_samples import SessionReader
 
 QUERIES = (
     ('Robots', 'SELECT r.robot_id, r.serial, r.model_type, r.ip_address, r.status, '
@@ -66,12 +69,23 @@ def report(conn, session_id: Optional[int]) -> str:
     return '\n\n'.join(parts)
 
 
+def plots_text(conn, session_id: Optional[int], directory: Path) -> str:
+    """Write the session's plots; the lines that say where they are."""
+    # matplotlib loads in about half a second: only when plots are asked for
+    from db_logger.session_plots import SessionSeries, write_plots
+    series = SessionSeries.read(SessionReader.open(conn, session_id))
+    return '\n'.join(f'plot: {path}' for path in write_plots(series, directory))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog='session_report', description=__doc__.split('\n')[0])
     add_connection_arguments(parser, os.environ.get('ROBOT_DB_USER', 'robot_user'))
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument('--session', type=int, help='session_id')
     which.add_argument('--latest', action='store_true', help='the newest session')
+    parser.add_argument('--plots', nargs='?', const='.', default=None, metavar='DIR',
+                        help='also write session_<N>_trajectory.png and _timeline.png into '
+                             'DIR (default: the working directory)')
     args, _ros_args = parser.parse_known_args(argv)
     try:
         conn = connect(config_from_arguments(args))
@@ -80,8 +94,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     try:
         print(report(conn, None if args.latest else args.session))
+        if args.plots is not None:
+            print(plots_text(conn, None if args.latest else args.session, Path(args.plots)))
         return 0
-    except (LookupError, pymysql.MySQLError) as exc:
+    except (LookupError, pymysql.MySQLError, OSError) as exc:
         print(f'session_report: {exc}', file=sys.stderr)
         return 1
     finally:

@@ -11,6 +11,7 @@ from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescr
 from rclpy.node import Node
 
 from db_logger.connection import DatabaseConfig, password_from
+from db_logger.telemetry import RECORD_MODES, TelemetrySettings, TELEMETRY_STREAMS
 
 _STRING, _INT, _DOUBLE = (ParameterType.PARAMETER_STRING, ParameterType.PARAMETER_INTEGER,
                           ParameterType.PARAMETER_DOUBLE)
@@ -35,6 +36,12 @@ PARAMETERS = {
     'session_start_wait': (5.0, _DOUBLE, 's a /session/start for a robot with no committed '
                            'status waits for its first one (discovery_period, delivery, '
                            'commit) before refusing it as not reported', (0.0, 60.0)),
+    'telemetry.record': ('session', _STRING, 'odom, imu, wheel_speeds, battery and every '
+                         'status into the *Samples tables: all, session (only inside an open '
+                         'session of that robot) or off', None),
+    **{f'telemetry.max_rate.{stream}': (0.0, _DOUBLE, f'Hz of {stream} samples stored at most '
+                                        '(evenly spaced by stamp); 0: every sample', (0.0, 1000.0))
+       for stream in TELEMETRY_STREAMS},
 }
 
 
@@ -47,11 +54,15 @@ class LoggerSettings:
     discovery_period: float
     history_depth: int
     session_start_wait: float
+    telemetry: TelemetrySettings
 
 
 def _descriptor(name: str, kind: int, description: str, bounds) -> ParameterDescriptor:
     descriptor = ParameterDescriptor(name=name, type=kind, description=description,
                                      read_only=True)
+    if name == 'telemetry.record':
+        # YAML and `-p` read a bare `off` as the boolean false: accepted, checked in declare()
+        descriptor.dynamic_typing = True
     if bounds and kind == _INT:
         descriptor.integer_range = [IntegerRange(from_value=bounds[0], to_value=bounds[1],
                                                  step=1)]
@@ -69,6 +80,11 @@ def declare(node: Node) -> LoggerSettings:
     for name in ('db.host', 'db.name', 'db.user'):
         if not value[name]:
             raise ValueError(f'{name} is empty')
+    if value['telemetry.record'] is False:
+        value['telemetry.record'] = 'off'
+    if value['telemetry.record'] not in RECORD_MODES:
+        raise ValueError(f"telemetry.record is {value['telemetry.record']!r}; "
+                         f"one of {', '.join(RECORD_MODES)}")
     journal_dir = value['journal_dir'] or str(_ros_home() / 'db_logger')
     return LoggerSettings(
         db=DatabaseConfig(value['db.host'], value['db.port'], value['db.name'],
@@ -76,7 +92,9 @@ def declare(node: Node) -> LoggerSettings:
         batch_size=value['batch_size'], flush_interval=value['flush_interval'],
         journal_dir=Path(journal_dir).expanduser(),
         discovery_period=value['discovery_period'], history_depth=value['history_depth'],
-        session_start_wait=value['session_start_wait'])
+        session_start_wait=value['session_start_wait'],
+        telemetry=TelemetrySettings(value['telemetry.record'], {
+            stream: value[f'telemetry.max_rate.{stream}'] for stream in TELEMETRY_STREAMS}))
 
 
 def _ros_home() -> Path:

@@ -11,9 +11,11 @@ import pymysql
 from db_logger.connection import connect, DatabaseConfig
 from db_logger.migrate import schema_version
 from db_logger.rows import CommandRow, EventRow, StatusRow
+from db_logger.telemetry import Sample, TelemetrySettings
+from db_logger.telemetry_store import SessionOf, TelemetryStore
 
-REQUIRED_SCHEMA_VERSION = 1
-REQUIRED_MIGRATION = '001_initial_schema.sql'
+REQUIRED_SCHEMA_VERSION = 2
+REQUIRED_MIGRATION = '002_telemetry.sql'
 
 # Errors that mean "the server or the link is gone".
 _LINK_ERRORS = {2003, 2006, 2013, 2014, 2055, 1053, 1927, 2002}
@@ -54,8 +56,8 @@ def check_schema(conn) -> None:
     if found < REQUIRED_SCHEMA_VERSION:
         raise SchemaTooOld(
             f'database schema is at version {found}, this logger needs '
-            f'{REQUIRED_SCHEMA_VERSION}: apply {REQUIRED_MIGRATION} and later '
-            f'(ros2 run db_logger migrate)')
+            f'{REQUIRED_SCHEMA_VERSION}: apply the migrations after version {found} up to '
+            f'{REQUIRED_MIGRATION} (ros2 run db_logger migrate)')
 
 
 @dataclass
@@ -65,12 +67,13 @@ class Batch:
     statuses: List[StatusRow] = field(default_factory=list)
     commands: List[CommandRow] = field(default_factory=list)
     events: List[EventRow] = field(default_factory=list)
+    samples: List[Sample] = field(default_factory=list)  # telemetry and every status
 
     def __len__(self) -> int:
-        return len(self.statuses) + len(self.commands) + len(self.events)
+        return len(self.statuses) + len(self.commands) + len(self.events) + len(self.samples)
 
     def serials(self) -> List[str]:
-        rows: Iterable = (*self.statuses, *self.commands, *self.events)
+        rows: Iterable = (*self.statuses, *self.commands, *self.events, *self.samples)
         return sorted({r.serial for r in rows})
 
 
@@ -108,11 +111,13 @@ class LogStore:
     """Writes batches of rows; raises DatabaseUnavailable or RowRejected, never half-commits."""
 
     def __init__(self, config: DatabaseConfig,
-                 opener: Callable[[DatabaseConfig], object] = connect):
+                 opener: Callable[[DatabaseConfig], object] = connect,
+                 telemetry: TelemetrySettings = TelemetrySettings()):
         self.config = config
         self._opener = opener
         self._conn = None
         self._robot_ids: Dict[str, int] = {}
+        self.telemetry = TelemetryStore(telemetry)
 
     @property
     def connected(self) -> bool:
@@ -128,6 +133,7 @@ class LogStore:
             raise
         self._conn = conn
         self._robot_ids.clear()
+        self.telemetry.forget()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -138,14 +144,14 @@ class LogStore:
             self._conn = None
 
     def write(self, batch: Batch) -> int:
-        """Commit batch in one transaction; return the rows it holds."""
+        """Commit batch in one transaction; return its rows (samples: those stored)."""
         if self._conn is None:
             raise DatabaseUnavailable('not connected')
         try:
             with self._conn.cursor() as cur:
                 ids = self._robot_ids_for(cur, batch)
                 self._update_statuses(cur, batch.statuses, ids)
-                sessions = self._sessions_for(cur, batch, ids)
+                sessions, sessions_us = self._sessions_for(cur, batch, ids)
                 if batch.commands:
                     cur.executemany(_INSERT_COMMAND, [
                         (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
@@ -156,11 +162,14 @@ class LogStore:
                         (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
                          r.event_type, r.message, r.stamp, r.received)
                         for r in batch.events])
+                samples, committed = self.telemetry.write(cur, batch.samples, ids, sessions_us)
             self._conn.commit()
-            return len(batch)
+            committed()
+            return len(batch.statuses) + len(batch.commands) + len(batch.events) + samples
         except pymysql.MySQLError as exc:
             self._rollback()
             self._robot_ids.clear()  # a robot row may have been deleted under us
+            self.telemetry.forget()
             if is_data_error(exc):
                 raise RowRejected(describe(exc)) from exc
             self.close()
@@ -207,11 +216,14 @@ class LogStore:
                  'last_seen': last_seen[r.serial]} for r in newest.values()])
 
     @staticmethod
-    def _sessions_for(cur, batch: Batch, ids: Dict[str, int]
-                      ) -> Callable[[int, str], Optional[int]]:
-        """A lookup (robot_id, stamp) -> the session containing that stamp, or None."""
-        logged = [*batch.commands, *batch.events]
-        by_robot: Dict[int, List[Tuple[str, Optional[str], int]]] = {}
+    def _sessions_for(cur, batch: Batch, ids: Dict[str, int]) -> Tuple[SessionOf, SessionOf]:
+        """Lookups (robot_id, stamp) -> the session containing that stamp, or None.
+
+        The first takes the log rows' millisecond stamps, the second the samples'
+        microsecond ones: each compares as text against session times of its precision.
+        """
+        logged = [*batch.commands, *batch.events, *batch.samples]
+        found = []
         if logged:
             robot_ids = sorted({ids[r.serial] for r in logged})
             cur.execute(
@@ -219,20 +231,29 @@ class LogStore:
                 'WHERE robot_id IN (%s) AND start_time <= %%s '
                 'AND (end_time IS NULL OR end_time >= %%s)' % ', '.join(['%s'] * len(robot_ids)),
                 (*robot_ids, max(r.stamp for r in logged), min(r.stamp for r in logged)))
-            for robot_id, start, end, session_id in cur.fetchall():
+            found = cur.fetchall()
+
+        def lookup_in(precision: str) -> SessionOf:
+            by_robot: Dict[int, List[Tuple[str, Optional[str], int]]] = {}
+            for robot_id, start, end, session_id in found:
                 by_robot.setdefault(robot_id, []).append(
-                    (_text(start), _text(end) if end else None, session_id))
+                    (_text(start, precision), _text(end, precision) if end else None,
+                     session_id))
 
-        def lookup(robot_id: int, stamp: str) -> Optional[int]:
-            matches = [(start, sid) for start, end, sid in by_robot.get(robot_id, ())
-                       if start <= stamp and (end is None or stamp <= end)]
-            return max(matches)[1] if matches else None
-        return lookup
+            def lookup(robot_id: int, stamp: str) -> Optional[int]:
+                sessions = by_robot.get(robot_id)
+                if not sessions:
+                    return None
+                matches = [(start, sid) for start, end, sid in sessions
+                           if start <= stamp and (end is None or stamp <= end)]
+                return max(matches)[1] if matches else None
+            return lookup
+        return lookup_in('milliseconds'), lookup_in('microseconds')
 
 
-def _text(value: datetime) -> str:
-    """A DATETIME(3) read back, as rows hold times (see rows.sql_time)."""
-    return value.isoformat(' ', 'milliseconds')
+def _text(value: datetime, precision: str) -> str:
+    """A DATETIME read back, as rows hold times (see rows.sql_time and sql_time_us)."""
+    return value.isoformat(' ', precision)
 
 
 def describe(exc: BaseException) -> str:

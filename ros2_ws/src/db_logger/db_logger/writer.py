@@ -32,6 +32,8 @@ class WriterStats:
     reconnects: int = 0  # connections made again after one was lost (not the first)
     rows_rejected: int = 0
     last_error: str = ''
+    # 'serial stream' -> [received, expected, stored] since the writer started
+    telemetry: Dict[str, list] = field(default_factory=dict)
 
 
 @dataclass
@@ -163,13 +165,16 @@ class BatchWriter:
         self.journal.ack(last_seq)
         self.stats.rows_committed += rows
         self.stats.batches_committed += 1
+        if batch.samples:
+            self.stats.telemetry = self.store.telemetry.counters.report()
 
     def _write_row_by_row(self, batch: Batch) -> int:
         """Isolate the refused rows so the rows behind them still land."""
         written = 0
         singles = ([Batch(statuses=[r]) for r in batch.statuses]
                    + [Batch(commands=[r]) for r in batch.commands]
-                   + [Batch(events=[r]) for r in batch.events])
+                   + [Batch(events=[r]) for r in batch.events]
+                   + [Batch(samples=[r]) for r in batch.samples])
         for single in singles:
             try:
                 written += self.store.write(single)
@@ -186,7 +191,7 @@ class BatchWriter:
                     continue
                 except RowRejected as exc:
                     error = str(exc)
-            row = (single.statuses or single.commands or single.events)[0]
+            row = (single.statuses or single.commands or single.events or single.samples)[0]
             self._dead_letter({type(row).__name__: row._asdict()}, error)
         return written
 

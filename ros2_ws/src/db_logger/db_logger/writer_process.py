@@ -29,6 +29,7 @@ from db_logger.decoding import decode_records
 from db_logger.journal import Journal
 from db_logger.stop_signals import StopSignals
 from db_logger.store import LogStore
+from db_logger.telemetry import TelemetrySettings
 from db_logger.writer import BatchWriter, WriterStats
 
 EXIT_SCHEMA_TOO_OLD = 3
@@ -42,7 +43,8 @@ class WriterProcess:
     """Starts, watches and stops the writer process for one node."""
 
     def __init__(self, journal_dir: Path, config: DatabaseConfig, batch_size: int,
-                 flush_interval: float, log: Callable[[str, str], None]):
+                 flush_interval: float, log: Callable[[str, str], None],
+                 telemetry: TelemetrySettings = TelemetrySettings()):
         self.stats = WriterStats()
         self.fatal: Optional[str] = None
         self._log = log
@@ -52,7 +54,7 @@ class WriterProcess:
         env[PASSWORD_ENV] = config.password
         argv = [sys.executable, '-m', 'db_logger.writer_process',
                 '--journal-dir', str(journal_dir), '--batch-size', str(batch_size),
-                '--flush-interval', str(flush_interval)]
+                '--flush-interval', str(flush_interval), *telemetry.argv()]
         # A session of its own: the SIGINT of a Ctrl-C or a killpg is the node's to
         # handle; the node then stops the writer, after the intake, through stdin.
         self._popen = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
@@ -98,6 +100,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--journal-dir', type=Path, required=True)
     parser.add_argument('--batch-size', type=int, required=True)
     parser.add_argument('--flush-interval', type=float, required=True)
+    parser.add_argument('--telemetry-record', default='session')
+    parser.add_argument('--telemetry-max-rate', default='')
     args = parser.parse_args(argv)
     settings = json.loads(os.environ[_CONFIG_ENV])
     config = DatabaseConfig(settings['host'], settings['port'], settings['name'],
@@ -118,7 +122,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             except (BrokenPipeError, ValueError):
                 stop()  # the node is gone: no one is left to report to
 
-    writer = BatchWriter(Journal(args.journal_dir, appender=False), LogStore(config),
+    telemetry = TelemetrySettings.from_argv(args.telemetry_record, args.telemetry_max_rate)
+    writer = BatchWriter(Journal(args.journal_dir, appender=False),
+                         LogStore(config, telemetry=telemetry),
                          decode_records, lambda level, line: send({'log': [level, line]}),
                          batch_size=args.batch_size, flush_interval=args.flush_interval)
 

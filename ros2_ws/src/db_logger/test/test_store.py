@@ -6,7 +6,9 @@ import pytest
 
 from db_logger.rows import CommandRow, EventRow, sql_time, StatusRow
 from db_logger.sessions import SessionStore
+from db_logger.migrate import split_statements
 from db_logger.store import Batch, LogStore, SchemaTooOld
+from tests.support.fixtures import SQL_DIR
 
 T0 = datetime(2026, 1, 12, 6, 0, 0)
 
@@ -108,9 +110,22 @@ def test_logs_of_a_robot_that_never_reported_are_kept(store, fresh_db):
 
 def test_a_schema_older_than_needed_is_refused(empty_db):
     store = LogStore(empty_db.config())
-    with pytest.raises(SchemaTooOld, match='apply 001_initial_schema.sql'):
+    with pytest.raises(SchemaTooOld, match='after version 0 up to 002_telemetry.sql'):
         store.open()
     assert not store.connected
+
+
+def test_a_schema_without_the_telemetry_tables_is_refused(empty_db):
+    conn = empty_db.connect(migrator=True)
+    try:
+        with conn.cursor() as cur:
+            for statement in split_statements((SQL_DIR / '001_initial_schema.sql').read_text()):
+                cur.execute(statement)
+    finally:
+        conn.close()
+    store = LogStore(empty_db.config())
+    with pytest.raises(SchemaTooOld, match='at version 1, .* up to 002_telemetry.sql'):
+        store.open()
 
 
 def test_session_start_refusals_name_the_problem(store, sessions):
