@@ -3,8 +3,9 @@
 # MariaDB (migrations and the manual's test_admin applied), start the pipeline
 # (ros2 launch where it exists, else scripts/run_pipeline.py with the same
 # parameters file), run the manual's scenario through ROS (session for
-# test_admin, move 1 m forward at 0.5 m/s, end the session) and print the
-# session's rows. Extra arguments go to the pipeline, e.g. robots:=ep01.
+# test_admin, move 1 m forward at 0.5 m/s, end the session), print the session's
+# rows and write its plots (PNG) and an MCAP file of it into .local/runs/<time>-<pid>/.
+# Extra arguments go to the pipeline, e.g. robots:=ep01.
 #
 #   scripts/run.sh                  # sim robot /robot, private MariaDB on 127.0.0.1:7858
 #   KEEP_RUNNING=1 scripts/run.sh   # leave the pipeline up afterwards (Ctrl-C stops it)
@@ -68,6 +69,13 @@ robot=robot
 for arg in "$@"; do
     case "$arg" in robots:=*) robot=${arg#robots:=}; robot=${robot%%,*}; robot=${robot%%=*} ;; esac
 done
+# The logger subscribes to a robot's odometry once a graph scan shows the topic (every
+# discovery_period); a move started before that would be missing from the trajectory.
+for _ in $(seq 1 150); do  # 15 s
+    grep -q "recording /$robot/odom " "$log" && break
+    sleep 0.1
+done
+grep -q "recording /$robot/odom " "$log" || say "db_logger is not recording /$robot/odom yet"
 if ! "$ROBOT_DB_INSTALL"/rm_driver/lib/rm_driver/scenario --robot "/$robot" --user-id test_admin \
         --distance 1.0 --speed 0.5 --timeout 30; then
     say "the scenario failed; the pipeline log follows"
@@ -75,8 +83,14 @@ if ! "$ROBOT_DB_INSTALL"/rm_driver/lib/rm_driver/scenario --robot "/$robot" --us
     exit 1
 fi
 
-"$ROBOT_DB_INSTALL"/db_logger/lib/db_logger/session_report --latest --port "$port" \
-    --password-file "$password_file"
+# the session's rows and telemetry, its plots and an MCAP of it, in a directory of this run
+# (the pid: two runs in the same second get two directories)
+out=.local/runs/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$out"
+db_args=(--latest --port "$port" --password-file "$password_file")
+"$ROBOT_DB_INSTALL"/db_logger/lib/db_logger/session_report "${db_args[@]}" --plots "$out"
+"$ROBOT_DB_INSTALL"/db_logger/lib/db_logger/export "${db_args[@]}" "$out/session.mcap"
+say "the session's plots and MCAP are in $out/ (ros2 bag play or Foxglove open the .mcap)"
 
 if [ -n "${KEEP_RUNNING:-}" ]; then
     say "pipeline still running; Ctrl-C stops it"

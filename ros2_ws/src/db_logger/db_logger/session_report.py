@@ -1,4 +1,5 @@
-"""Print a session's rows the way the manual's section 5 shows them (mysql tables).
+"""Print a session's rows the way the manual's section 5 shows them (mysql tables), and
+what was recorded of its telemetry.
 
     ros2 run db_logger session_report --latest            # the newest session
     ros2 run db_logger session_report --session 3 [--host ... --password-file ...]
@@ -17,6 +18,7 @@ import pymysql
 
 from db_logger.connection import add_connection_arguments, config_from_arguments, connect
 from db_logger.session_samples import SessionReader
+from db_logger.telemetry_store import StreamCoverage, telemetry_coverage
 
 QUERIES = (
     ('Robots', 'SELECT r.robot_id, r.serial, r.model_type, r.ip_address, r.status, '
@@ -50,6 +52,10 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence]) -> str:
     return '\n'.join(body) + f'\n{count} row{"s" if count != 1 else ""} in set'
 
 
+def columns_of(cur) -> List[str]:
+    return [d[0] for d in cur.description]
+
+
 def report(conn, session_id: Optional[int]) -> str:
     with conn.cursor() as cur:
         if session_id is None:
@@ -61,12 +67,38 @@ def report(conn, session_id: Optional[int]) -> str:
         for table, sql in QUERIES:
             cur.execute(sql, (session_id,))
             rows = cur.fetchall()
-            if table == 'Sessions' and not rows:
-                raise LookupError(f'session {session_id} does not exist')
-            columns = [d[0] for d in cur.description]
+            if table == 'Sessions':
+                if not rows:
+                    raise LookupError(f'session {session_id} does not exist')
+                ended = rows[0][columns_of(cur).index('end_time')] is not None
             parts.append(f'mysql> SELECT ... FROM {table} -- session {session_id}\n'
-                         + format_table(columns, rows))
+                         + format_table(columns_of(cur), rows))
+    parts.append(telemetry_text(session_id, ended, telemetry_coverage(conn, session_id)))
     return '\n\n'.join(parts)
+
+
+def coverage_line(c: StreamCoverage) -> str:
+    """One stream's samples: stored, and what its rate says was sent, never more sure than
+    the counts are (expected is an estimate from the stream's own period; missing is what
+    it says was sent and the session did not receive)."""
+    if c.expected is None:
+        if c.stored:
+            return (f'{c.stream}: {c.stored} stored; arrivals were not counted, so what is '
+                    'missing is unknown')
+        return f'{c.stream}: none received, so nothing is known of what was sent'
+    missing = c.expected - c.received
+    notes = [f'{missing} missing' if missing > 0 else 'none found missing']
+    if c.stored < c.received:
+        notes.append(f'{c.received} received, {c.received - c.stored} of them not stored '
+                     'under telemetry.max_rate')
+    return f'{c.stream}: {c.stored} stored of ~{c.expected} expected ({"; ".join(notes)})'
+
+
+def telemetry_text(session_id: int, ended: bool, coverage: Sequence[StreamCoverage]) -> str:
+    basis = ("expected: from each stream's rate over the session" if ended else
+             "the session is open: expected from each stream's rate up to its last sample")
+    title = f'Telemetry -- session {session_id} ({basis})'
+    return '\n'.join([title, *(coverage_line(c) for c in coverage)])
 
 
 def plots_text(conn, session_id: Optional[int], directory: Path) -> str:

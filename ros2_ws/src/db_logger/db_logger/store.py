@@ -23,6 +23,8 @@ _LINK_ERRORS = {2003, 2006, 2013, 2014, 2055, 1053, 1927, 2002}
 # failed CHECK or foreign key); any other error blames the server or the schema and
 # is retried later instead, so nothing is set aside for a problem a row did not cause.
 _DATA_ERRORS = {1048, 1264, 1292, 1366, 1406, 1452, 3140, 4025}
+ER_LOCK_DEADLOCK = 1213
+DEADLOCK_ATTEMPTS = 3  # a batch chosen as a deadlock's victim runs again, this many times
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -144,36 +146,48 @@ class LogStore:
             self._conn = None
 
     def write(self, batch: Batch) -> int:
-        """Commit batch in one transaction; return its rows (samples: those stored)."""
+        """Commit batch in one transaction; return its rows (samples: those stored).
+
+        A batch InnoDB rolled back to break a lock cycle (with a session's start or end,
+        which lock the same Robots and Sessions rows in another order) runs again at
+        once: nothing of it was kept, and the other side has its locks now.
+        """
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return self._write_once(batch)
+            except pymysql.MySQLError as exc:
+                self._rollback()
+                self._robot_ids.clear()  # a robot row may have been deleted under us
+                self.telemetry.forget()
+                if _code(exc) == ER_LOCK_DEADLOCK and attempt < DEADLOCK_ATTEMPTS:
+                    continue
+                if is_data_error(exc):
+                    raise RowRejected(describe(exc)) from exc
+                self.close()
+                raise DatabaseUnavailable(describe(exc)) from exc
+        raise AssertionError('unreachable')
+
+    def _write_once(self, batch: Batch) -> int:
         if self._conn is None:
             raise DatabaseUnavailable('not connected')
-        try:
-            with self._conn.cursor() as cur:
-                ids = self._robot_ids_for(cur, batch)
-                self._update_statuses(cur, batch.statuses, ids)
-                sessions, sessions_us = self._sessions_for(cur, batch, ids)
-                if batch.commands:
-                    cur.executemany(_INSERT_COMMAND, [
-                        (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
-                         r.command_type, r.payload, r.result, r.message, r.stamp, r.received)
-                        for r in batch.commands])
-                if batch.events:
-                    cur.executemany(_INSERT_EVENT, [
-                        (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
-                         r.event_type, r.message, r.stamp, r.received)
-                        for r in batch.events])
-                samples, committed = self.telemetry.write(cur, batch.samples, ids, sessions_us)
-            self._conn.commit()
-            committed()
-            return len(batch.statuses) + len(batch.commands) + len(batch.events) + samples
-        except pymysql.MySQLError as exc:
-            self._rollback()
-            self._robot_ids.clear()  # a robot row may have been deleted under us
-            self.telemetry.forget()
-            if is_data_error(exc):
-                raise RowRejected(describe(exc)) from exc
-            self.close()
-            raise DatabaseUnavailable(describe(exc)) from exc
+        with self._conn.cursor() as cur:
+            ids = self._robot_ids_for(cur, batch)
+            self._update_statuses(cur, batch.statuses, ids)
+            sessions, sessions_us = self._sessions_for(cur, batch, ids)
+            if batch.commands:
+                cur.executemany(_INSERT_COMMAND, [
+                    (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
+                     r.command_type, r.payload, r.result, r.message, r.stamp, r.received)
+                    for r in batch.commands])
+            if batch.events:
+                cur.executemany(_INSERT_EVENT, [
+                    (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
+                     r.event_type, r.message, r.stamp, r.received)
+                    for r in batch.events])
+            samples, committed = self.telemetry.write(cur, batch.samples, ids, sessions_us)
+        self._conn.commit()
+        committed()
+        return len(batch.statuses) + len(batch.commands) + len(batch.events) + samples
 
     def _rollback(self) -> None:
         try:

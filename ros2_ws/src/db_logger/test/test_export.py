@@ -11,13 +11,13 @@ from rosbags.typesys import get_typestore, Stores
 
 from db_logger.msg_definitions import dependencies, MessageDefinitions
 from db_logger.session_messages import type_name
-from session_recording import close, db_args, record_session, stored_stamp_ns, STREAM_TYPES
+from recorded_session import close, db_args, record_session, stored_stamp_ns, STREAM_TYPES
 from tests.support.processes import executable, ros_env
 
 
 @pytest.fixture(scope='module')
 def recorded_session(mariadb, tmp_path_factory):
-    """One session recorded from a sim driver, for every test here."""
+    """One session db_logger recorded from a sim driver, for every test here."""
     yield from record_session(mariadb, tmp_path_factory)
 
 

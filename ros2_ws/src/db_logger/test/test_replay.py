@@ -12,15 +12,15 @@ from db_logger import replay
 from db_logger.replay_timing import Player, ReplaySchedule
 from db_logger.session_messages import default_namespace
 from db_logger.session_samples import Row, SessionReader
-from session_recording import (close, db_args, qos_of, record_session, stamp_ns,
-                               stored_stamp_ns, STREAM_TYPES)
+from recorded_session import (close, db_args, qos_of, record_session, stamp_ns,
+                              stored_stamp_ns, STREAM_TYPES)
 from tests.support.processes import executable, ros_env
 from tests.support.ros_client import wait_until
 
 
 @pytest.fixture(scope='module')
 def recorded_session(mariadb, tmp_path_factory):
-    """One session recorded from a sim driver, for every test here."""
+    """One session db_logger recorded from a sim driver, for every test here."""
     yield from record_session(mariadb, tmp_path_factory)
 
 
@@ -73,12 +73,26 @@ def test_every_replayed_message_equals_what_the_driver_published(recorded_sessio
                 for stream, msg_type in STREAM_TYPES.items()}
     clock = ros_client.collect(Clock, '/clock', QoSProfile(
         depth=1000, reliability=ReliabilityPolicy.RELIABLE))
-    result = run_replay('--session', str(session.session_id), '--namespace', namespace,
-                        '--rate', '2.0', '--clock', '--wait-subscribers', '1', '--delay', '2',
-                        *db_args(session.db))
-    assert result.returncode == 0, result.stderr
+    readers = [s for s in ros_client.node.subscriptions
+               if s.topic_name.startswith(namespace) or s.topic_name == '/clock']
+    player = subprocess.Popen(
+        [str(executable('db_logger', 'replay')), '--session', str(session.session_id),
+         '--namespace', namespace, '--rate', '2.0', '--clock', '--wait-subscribers', '2',
+         '--delay', '0', *db_args(session.db)],
+        env=ros_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # it plays once every topic has 2 subscribers; the second comes once each of ours
+        # has matched its publisher too (a best-effort reader drops what comes before)
+        assert wait_until(lambda: all(r.get_publisher_count() >= 1 for r in readers), 30)
+        for stream, msg_type in STREAM_TYPES.items():
+            ros_client.collect(msg_type, f'{namespace}/{stream}', qos_of(stream))
+        stdout, stderr = player.communicate(timeout=60)
+    finally:
+        player.kill()
+        player.wait()
+    assert player.returncode == 0, stderr
     total = sum(len(m) for m in session.published.values())
-    assert f'{total} messages published in 1 pass' in result.stdout
+    assert f'{total} messages published in 1 pass' in stdout
     assert wait_until(lambda: all(len(received[s]) >= len(session.published[s])
                                   for s in STREAM_TYPES), 10), \
         {s: (len(received[s]), len(session.published[s])) for s in STREAM_TYPES}

@@ -11,13 +11,13 @@ from matplotlib.image import imread
 from db_logger.session_plots import (DPI, SessionSeries, TRAJECTORY_COLOUR,
                                      trajectory_figure)
 from db_logger.session_samples import SessionReader
-from session_recording import db_args, record_session
+from recorded_session import db_args, record_session
 from tests.support.processes import executable, ros_env
 
 
 @pytest.fixture(scope='module')
 def recorded_session(mariadb, tmp_path_factory):
-    """One session recorded from a sim driver, for every test here."""
+    """One session db_logger recorded from a sim driver, for every test here."""
     yield from record_session(mariadb, tmp_path_factory)
 
 

@@ -1,5 +1,6 @@
 """LogStore and SessionStore against a real MariaDB (no ROS graph needed)."""
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from db_logger.sessions import SessionStore
 from db_logger.migrate import split_statements
 from db_logger.store import Batch, LogStore, SchemaTooOld
 from tests.support.fixtures import SQL_DIR
+from tests.support.ros_client import wait_until
 
 T0 = datetime(2026, 1, 12, 6, 0, 0)
 
@@ -183,3 +185,41 @@ def test_add_user_validates_and_upserts(sessions, fresh_db):
         'user_id must be 1-50 characters, got 51'
     assert fresh_db.query("SELECT name, role FROM Users WHERE user_id = 'student2026'") == \
         [('김학생', 'Admin')]
+
+
+def test_a_batch_chosen_as_a_deadlock_victim_runs_again(store, sessions, fresh_db):
+    """A session's end locks its Sessions row, then its robot's row; a batch locks the robot's
+    row (a status), then the session's (a command's foreign key): InnoDB rolls one back."""
+    store.write(Batch(statuses=[status(t=0)]))
+    started = sessions.start('test_admin', 'SN1', '', at(10))
+    ending = fresh_db.connect()
+    ending.autocommit(False)
+    outcome = {}
+
+    def write() -> None:
+        try:
+            outcome['rows'] = store.write(Batch(statuses=[status(t=11)],
+                                                commands=[command('in-session', t=12)]))
+        except Exception as exc:  # noqa: B902 - the test reports whatever it raised
+            outcome['error'] = exc
+
+    writer = threading.Thread(target=write)
+    try:
+        with ending.cursor() as cur:
+            # heavier than the batch, so that InnoDB picks the batch as the victim
+            cur.executemany("INSERT INTO Users (user_id, name, role) VALUES (%s, 'U', 'Student')",
+                            [(f'user{n}',) for n in range(50)])
+            cur.execute('SELECT end_time FROM Sessions WHERE session_id = %s FOR UPDATE',
+                        (started.session_id,))
+            writer.start()
+            assert wait_until(lambda: fresh_db.query(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                "WHERE INFO LIKE 'INSERT INTO CommandLogs%%'")[0][0] == 1, 10.0)
+            cur.execute("SELECT status FROM Robots WHERE serial = 'SN1' FOR UPDATE")
+        ending.commit()
+    finally:
+        ending.close()
+        writer.join(10.0)
+    assert outcome == {'rows': 2}
+    assert fresh_db.query('SELECT session_id FROM CommandLogs') == [(started.session_id,)]
+    assert robot(fresh_db)[3] == at(11)

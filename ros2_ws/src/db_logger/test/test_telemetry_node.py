@@ -98,27 +98,34 @@ def test_sim_driver_telemetry_is_recorded_in_its_session_only(fresh_db, start_lo
     time.sleep(1.0)  # samples outside the session
     started = call(ros_client, StartSession, '/session/start',
                    StartSession.Request(user_id='test_admin', robot_serial='SIM-ep01'))
+    started_us = time.time_ns() // 1000
     time.sleep(2.0)
     call(ros_client, EndSession, '/session/end', EndSession.Request(session_id=0,
                                                                     robot_serial='SIM-ep01'))
+    ended_us = time.time_ns() // 1000
     time.sleep(1.0)
     start, end = fresh_db.query('SELECT start_time, end_time FROM Sessions')[0]
+    start_us, end_us = micros(start), micros(end)
     rows = settled(fresh_db, 'SELECT stamp, session_id, x, y, yaw, vx FROM OdomSamples '
                              'ORDER BY stamp')
     assert rows and {r[1] for r in rows} == {started.session_id}
-    assert all(start <= r[0] <= end for r in rows)
+    # a session's times are taken before its row commits, so a sample stamped in between
+    # may be judged outside it at the start and inside it at the end (reported, issue 11):
+    # never further out than the service's answer
+    assert all(start_us <= micros(r[0]) < ended_us for r in rows)
     for table in SAMPLE_TABLES + ('StatusSamples',):
         assert count(fresh_db, table, f'session_id = {started.session_id}') > 0, table
         assert count(fresh_db, table, 'session_id IS NULL') == 0, table
     # what the driver published (heard beside the logger) inside the session is stored,
-    # value for value; the first 0.2 s is left out: stamps there race the session's commit
+    # value for value, but for the start's race above
     by_stamp = {micros(r[0]): r for r in rows}
-    start_us, end_us = micros(start), micros(end)
-    inside = [m for m in list(heard) if start_us + 200000 <= _us(m) <= end_us]
+    inside = [m for m in list(heard) if start_us <= _us(m) <= end_us]
     assert len(inside) >= 5  # the test's own best-effort reader may miss some
     for msg in inside:
         row = by_stamp.get(_us(msg))
-        assert row is not None, f'{_us(msg)} heard but not stored'
+        if row is None:
+            assert _us(msg) < started_us, f'{_us(msg)} heard but not stored'
+            continue
         q = msg.pose.pose.orientation
         yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y ** 2 + q.z ** 2))
         assert row[2:] == pytest.approx((msg.pose.pose.position.x, msg.pose.pose.position.y,
@@ -163,10 +170,15 @@ def test_rate_limit_keeps_evenly_spaced_samples(fresh_db, start_logger, nodes):
     assert wait_until(lambda: count(fresh_db, 'OdomSamples') >= 12, 30.0)
     stamps = [micros(r[0]) for r in fresh_db.query('SELECT stamp FROM OdomSamples ORDER BY stamp')]
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-    # every fourth 20 Hz sample: never closer than the step less a quarter period (judged
-    # by the stamps' own period, jitter included), typically 200 ms (a late or lost
-    # driver tick makes a longer gap now and then)
-    assert min(gaps) >= 200000 - 60000 // 4, gaps
+    # every fourth 20 Hz sample, on a 200 ms grid from the first one kept: none more than
+    # a quarter period (the stamps' own, jitter included) before its grid point. A late or
+    # lost driver tick keeps a sample late without moving the grid, so the gap after it
+    # is shorter than a step; a gap of more than a step restarts the grid.
+    grid = stamps[0]
+    for stamp in stamps[1:]:
+        due = grid + 200000
+        assert stamp >= due - 60000 // 4, (stamp - grid, gaps)
+        grid = due if stamp < due + 200000 else stamp
     assert sorted(gaps)[len(gaps) // 2] == pytest.approx(200000, abs=20000), gaps
     imu = count(fresh_db, 'ImuSamples')
     assert imu >= 3 * len(stamps)  # not limited
