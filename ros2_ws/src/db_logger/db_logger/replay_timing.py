@@ -58,7 +58,7 @@ class Player:
             self.schedule.started = self._now()
             played = 0
             for row in self._rows():
-                if not self._wait_until(self.schedule.due(row.stamp_ns)):
+                if not self._wait_until(self.schedule.due(row.stamp_ns), row.stamp_ns):
                     return self.published
                 if self._clock is not None:
                     self._clock(row.stamp_ns)
@@ -70,8 +70,9 @@ class Player:
                 break
         return self.published
 
-    def _wait_until(self, due: float) -> bool:
-        """Sleep until due, publishing the clock meanwhile; False when stopped."""
+    def _wait_until(self, due: float, stamp_ns: int) -> bool:
+        """Sleep until due, publishing the clock meanwhile, never past stamp_ns (the next
+        message's: the clock never goes back); False when stopped."""
         while True:
             remaining = due - self._now()
             if remaining <= 0:
@@ -79,5 +80,6 @@ class Player:
             step = remaining if self._clock is None else min(remaining, self._clock_period)
             if self._stop.wait(step):
                 return False
-            if self._clock is not None and self._now() < due:
-                self._clock(self.schedule.session_time_ns(self._now()))
+            now = self._now()  # once: a second reading may be past due already
+            if self._clock is not None and now < due:
+                self._clock(min(self.schedule.session_time_ns(now), stamp_ns))

@@ -17,7 +17,8 @@ from robot_interfaces.srv import AddUser
 
 from db_logger.connection import connect, DatabaseConfig
 from db_logger.rows import COLUMN_CHARS
-from db_logger.store import DatabaseUnavailable, describe, is_link_error
+from db_logger.store import (DatabaseUnavailable, DEADLOCK_ATTEMPTS, describe,
+                             ER_LOCK_DEADLOCK, is_link_error)
 
 ROLES = (AddUser.Request.ROLE_ADMIN, AddUser.Request.ROLE_STUDENT)
 
@@ -52,7 +53,11 @@ class SessionStore:
             self._conn = None
 
     def _run(self, work: Callable[[object], Outcome]) -> Outcome:
-        for attempt in (1, 2):  # a kept connection may have gone stale: reopen once
+        """work(cursor) in one transaction: run again if InnoDB chose it as a deadlock's
+        victim (the writer locks the same Robots and Sessions rows in another order), and
+        on a new connection once if the kept one has gone stale."""
+        reopened = deadlocks = 0
+        while True:
             try:
                 if self._conn is None:
                     self._conn = self._opener(self.config)
@@ -64,12 +69,16 @@ class SessionStore:
                 (self._conn.commit if outcome.success else self._conn.rollback)()
                 return outcome
             except pymysql.MySQLError as exc:
+                if exc.args and exc.args[0] == ER_LOCK_DEADLOCK and deadlocks < DEADLOCK_ATTEMPTS:
+                    deadlocks += 1
+                    self._conn.rollback()  # InnoDB rolled it back already: nothing was kept
+                    continue
                 self.close()
                 if not is_link_error(exc):
                     raise
-                if attempt == 2:
+                if reopened:
                     raise DatabaseUnavailable(describe(exc)) from exc
-        raise AssertionError('unreachable')
+                reopened = 1
 
     def start(self, user_id: str, robot_serial: str, note: str,
               clock: Callable[[], datetime]) -> Outcome:

@@ -224,3 +224,25 @@ def test_stop_ends_a_looping_player_between_messages():
                                                                      stop.set()),
                     lambda: 0.0, stop, loop=True)
     assert player.run() == 1 and published == rows[:1]
+
+
+class CreepingTime(FakeTime):
+    """FakeTime whose clock also moves a little at every reading, as a real one does."""
+
+    def __init__(self, creep: float) -> None:
+        super().__init__()
+        self.creep = creep
+
+    def read(self) -> float:
+        self.now += self.creep
+        return self.now
+
+
+def test_the_clock_between_messages_never_passes_the_next_one():
+    rows = [Row('odom', 5_000_000_000 + n * 10_000_000, ()) for n in range(20)]
+    fake = CreepingTime(creep=0.002)
+    clock = []
+    player = Player(lambda: rows, ReplaySchedule(5_000_000_000, rate=1.0), lambda row: None,
+                    fake.read, fake, clock=clock.append, clock_period=0.004)
+    assert player.run() == 20
+    assert clock == sorted(clock) and clock[-1] == rows[-1].stamp_ns

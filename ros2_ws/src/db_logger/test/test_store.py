@@ -223,3 +223,41 @@ def test_a_batch_chosen_as_a_deadlock_victim_runs_again(store, sessions, fresh_d
     assert outcome == {'rows': 2}
     assert fresh_db.query('SELECT session_id FROM CommandLogs') == [(started.session_id,)]
     assert robot(fresh_db)[3] == at(11)
+
+
+def test_a_session_end_chosen_as_a_deadlock_victim_runs_again(store, sessions, fresh_db):
+    """The writer locks the robot's row (a status), then the session's (a command's foreign
+    key); a session's end locks its Sessions row, then its robot's: InnoDB rolls one back."""
+    store.write(Batch(statuses=[status(t=0)]))
+    started = sessions.start('test_admin', 'SN1', '', at(10))
+    writing = fresh_db.connect()
+    writing.autocommit(False)
+    outcome = {}
+
+    def end() -> None:
+        try:
+            outcome['end'] = sessions.end(started.session_id, '', at(20))
+        except Exception as exc:  # noqa: B902 - the test reports whatever it raised
+            outcome['error'] = exc
+
+    ender = threading.Thread(target=end)
+    try:
+        with writing.cursor() as cur:
+            # heavier than the end, so that InnoDB picks the end as the victim
+            cur.executemany("INSERT INTO Users (user_id, name, role) VALUES (%s, 'U', 'Student')",
+                            [(f'user{n}',) for n in range(50)])
+            cur.execute("UPDATE Robots SET status = 'Active' WHERE serial = 'SN1'")
+            ender.start()
+            assert wait_until(lambda: fresh_db.query(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                "WHERE INFO LIKE 'SELECT s.end_time, r.serial FROM Sessions%%'")[0][0] == 1, 10.0)
+            cur.execute("INSERT INTO CommandLogs (msg_uuid, robot_id, session_id, command_type, "
+                        "payload, result, message, stamp, received_at) SELECT 'in', robot_id, "
+                        "%s, 'Move', '{}', 'Success', '', %s, %s FROM Robots",
+                        (started.session_id, at(12), at(12)))
+        writing.commit()
+    finally:
+        writing.close()
+        ender.join(10.0)
+    assert outcome.get('end') and outcome['end'].success, outcome
+    assert robot(fresh_db)[1] == 'Active'
