@@ -115,6 +115,13 @@ class DbLogger(Node):
         graph = self.get_topic_names_and_types()
         robots = {topic.rsplit('/', 1)[0] for topic, types in graph
                   if 'robot_interfaces/msg/RobotStatus' in types}
+        # A robot's sensor topics by their names, in the scan that finds the robot: not a
+        # scan later, when the graph lists them (a move started in between would be
+        # missing from the trajectory). DDS matches them whenever they appear.
+        listed = {topic for topic, _ in graph}
+        graph += [(f'{namespace}/{name}', [msg_type]) for namespace in sorted(robots)
+                  for msg_type, (_, name) in TELEMETRY_TOPIC_TYPES.items()
+                  if f'{namespace}/{name}' not in listed]
         for topic, types in graph:
             if topic in self._recorded:
                 continue
@@ -248,7 +255,7 @@ def main(args=None) -> int:
         executor.add_node(node)
         # not executor.spin(): our signal handlers run only when this thread is back in
         # Python, and the EventsExecutor's spin() deadlocks calls from other threads
-        while rclpy.ok() and not stop.requested:
+        while rclpy.ok() and not stop.is_set():
             executor.spin_once(timeout_sec=SPIN_TURN_S)
     except ExternalShutdownException:
         pass

@@ -11,9 +11,7 @@ session's time on /clock, for consumers run with use_sim_time.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import time
 from typing import Dict, List, Optional
 
@@ -25,12 +23,13 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 
-from db_logger.replay_timing import Player, ReplaySchedule
+from db_logger.replay_timing import Player, ReplaySchedule, Stop
 from db_logger.session_cli import (add_session_arguments, number, open_session,
                                    session_seconds, split_ros_args, ToolError)
 from db_logger.session_messages import (default_namespace, MessageFactory, RECORD_STREAMS,
                                         stamp_msg, stream_qos, TYPES)
 from db_logger.session_samples import Row, SessionReader, STREAMS
+from db_logger.stop_signals import StopSignals
 
 
 def parse_arguments(argv: Optional[List[str]]):
@@ -102,11 +101,11 @@ class ReplayNode(Node):
                    for s in RECORD_STREAMS)
 
 
-def _wait(stop: threading.Event, seconds: float) -> bool:
+def _wait(stop: Stop, seconds: float) -> bool:
     return not stop.wait(seconds)
 
 
-def _await_subscribers(node: ReplayNode, wanted: int, stop: threading.Event) -> bool:
+def _await_subscribers(node: ReplayNode, wanted: int, stop: Stop) -> bool:
     next_note = time.monotonic() + 5.0
     while node.missing_subscribers(wanted):
         if not _wait(stop, 0.05):
@@ -119,7 +118,7 @@ def _await_subscribers(node: ReplayNode, wanted: int, stop: threading.Event) -> 
 
 
 def replay(args: argparse.Namespace, ros_args: List[str], reader: SessionReader,
-           stop: threading.Event) -> Dict[str, int]:
+           stop: Stop) -> Dict[str, int]:
     info = reader.info
     last = reader.last_stamp_ns()
     if last is None:
@@ -161,9 +160,7 @@ def replay(args: argparse.Namespace, ros_args: List[str], reader: SessionReader,
 
 def main(argv: Optional[List[str]] = None) -> int:
     args, ros_args = parse_arguments(argv)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    stop = StopSignals()
     try:
         conn, reader = open_session(args)
     except ToolError as exc:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Protocol
 
 from db_logger.session_samples import Row
+
+
+class Stop(Protocol):
+    """What the player asks of a stop (a threading.Event has it; so has StopSignals)."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float) -> bool: ...
 
 
 @dataclass
@@ -38,7 +45,7 @@ class Player:
 
     def __init__(self, rows: Callable[[], Iterable[Row]], schedule: ReplaySchedule,
                  publish: Callable[[Row], None], now: Callable[[], float],
-                 stop: threading.Event, clock: Optional[Callable[[int], None]] = None,
+                 stop: Stop, clock: Optional[Callable[[int], None]] = None,
                  clock_period: float = 0.025, loop: bool = False) -> None:
         self._rows = rows
         self.schedule = schedule

@@ -89,7 +89,7 @@ class SessionServices:
 
     def _end_session(self, request, response):
         outcome = self._answer('/session/end', lambda: self.store.end(
-            request.session_id, request.robot_serial, self._now()))
+            request.session_id, request.robot_serial, self._now))
         response.success, response.session_id, response.message = (
             outcome.success, outcome.session_id, outcome.message)
         return response

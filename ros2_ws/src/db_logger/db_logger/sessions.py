@@ -117,7 +117,8 @@ class SessionStore:
                                  f"'{robot_serial}'", cur.lastrowid)
         return self._run(work)
 
-    def end(self, session_id: int, robot_serial: str, now: datetime) -> Outcome:
+    def end(self, session_id: int, robot_serial: str,
+            clock: Callable[[], datetime]) -> Outcome:
         if session_id < 0:
             return _refuse(f'session_id {session_id} is negative')
         if session_id == 0 and not robot_serial:
@@ -148,8 +149,10 @@ class SessionStore:
             if end_time is not None:
                 return _refuse(f'session {sid} already ended at {end_time:%Y-%m-%d %H:%M:%S} UTC')
             # never before its start, whatever the clocks did
+            # the time read last, as for start: a sample stamped after end_time but
+            # handled before the commit would be filed in the session
             cur.execute('UPDATE Sessions SET end_time = GREATEST(%s, start_time) '
-                        'WHERE session_id = %s', (now, sid))
+                        'WHERE session_id = %s', (clock(), sid))
             return Outcome(True, f'session {sid} ended', sid)
         return self._run(work)
 

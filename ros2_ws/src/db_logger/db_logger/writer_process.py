@@ -147,7 +147,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     stop_by: Optional[float] = None
     while writer.is_alive():
         writer.join_for(_PROGRESS_PERIOD_S)
-        if signals.requested and not stop_requested.is_set():
+        if signals.is_set() and not stop_requested.is_set():
             stop()
         send({'stats': asdict(writer.stats)})
         if stop_requested.is_set():

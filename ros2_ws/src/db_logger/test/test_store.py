@@ -77,7 +77,7 @@ def test_logs_get_the_session_whose_interval_holds_their_stamp(store, sessions, 
     store.write(Batch(statuses=[status(t=0)]))
     first = sessions.start('test_admin', 'SN1', 'run 1', lambda: at(10))
     assert first.success, first.message
-    assert sessions.end(first.session_id, '', at(20)).success
+    assert sessions.end(first.session_id, '', lambda: at(20)).success
     second = sessions.start('test_admin', 'SN1', '', lambda: at(30))
     store.write(Batch(commands=[command('before', t=5), command('during-1', t=15),
                                 command('between', t=25), command('during-2', t=35)],
@@ -155,18 +155,19 @@ def test_robot_known_only_from_logs_has_not_reported(store, sessions):
 
 def test_session_end_by_id_or_by_robot_and_its_refusals(store, sessions, fresh_db):
     store.write(Batch(statuses=[status(serial='SN1'), status(serial='SN2')]))
-    assert sessions.end(0, 'SN1', at(1)).message == "robot 'SN1' has no open session"
-    assert sessions.end(0, 'SN404', at(1)).message == "unknown robot 'SN404'"
-    assert sessions.end(0, '', at(1)).message.startswith('give session_id, or robot_serial')
-    assert sessions.end(999, '', at(1)).message == 'session 999 does not exist'
+    assert sessions.end(0, 'SN1', lambda: at(1)).message == "robot 'SN1' has no open session"
+    assert sessions.end(0, 'SN404', lambda: at(1)).message == "unknown robot 'SN404'"
+    assert sessions.end(0, '', lambda: at(1)).message.startswith(
+        'give session_id, or robot_serial')
+    assert sessions.end(999, '', lambda: at(1)).message == 'session 999 does not exist'
     one = sessions.start('test_admin', 'SN1', '', lambda: at(1)).session_id
     two = sessions.start('test_admin', 'SN2', '', lambda: at(1)).session_id
-    assert sessions.end(one, 'SN2', at(2)).message == \
+    assert sessions.end(one, 'SN2', lambda: at(2)).message == \
         f"session {one} belongs to robot 'SN1', not 'SN2'"
-    ended = sessions.end(0, 'SN2', at(3))
+    ended = sessions.end(0, 'SN2', lambda: at(3))
     assert ended.success and ended.session_id == two
-    assert sessions.end(one, '', at(4)).success
-    assert sessions.end(one, '', at(5)).message == \
+    assert sessions.end(one, '', lambda: at(4)).success
+    assert sessions.end(one, '', lambda: at(5)).message == \
         f'session {one} already ended at 2026-01-12 06:00:04 UTC'
     assert fresh_db.query('SELECT session_id, end_time FROM Sessions ORDER BY session_id') == \
         [(one, at(4)), (two, at(3))]
@@ -191,7 +192,7 @@ def test_a_batch_chosen_as_a_deadlock_victim_runs_again(store, sessions, fresh_d
     """A session's end locks its Sessions row, then its robot's row; a batch locks the robot's
     row (a status), then the session's (a command's foreign key): InnoDB rolls one back."""
     store.write(Batch(statuses=[status(t=0)]))
-    started = sessions.start('test_admin', 'SN1', '', at(10))
+    started = sessions.start('test_admin', 'SN1', '', lambda: at(10))
     ending = fresh_db.connect()
     ending.autocommit(False)
     outcome = {}
@@ -229,14 +230,14 @@ def test_a_session_end_chosen_as_a_deadlock_victim_runs_again(store, sessions, f
     """The writer locks the robot's row (a status), then the session's (a command's foreign
     key); a session's end locks its Sessions row, then its robot's: InnoDB rolls one back."""
     store.write(Batch(statuses=[status(t=0)]))
-    started = sessions.start('test_admin', 'SN1', '', at(10))
+    started = sessions.start('test_admin', 'SN1', '', lambda: at(10))
     writing = fresh_db.connect()
     writing.autocommit(False)
     outcome = {}
 
     def end() -> None:
         try:
-            outcome['end'] = sessions.end(started.session_id, '', at(20))
+            outcome['end'] = sessions.end(started.session_id, '', lambda: at(20))
         except Exception as exc:  # noqa: B902 - the test reports whatever it raised
             outcome['error'] = exc
 

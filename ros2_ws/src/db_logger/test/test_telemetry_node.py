@@ -217,6 +217,18 @@ def test_lost_samples_are_counted_per_session_and_in_diagnostics(fresh_db, start
     assert wait_until(shown, 10.0)
 
 
+def test_a_robots_sensor_topics_are_subscribed_with_its_status(fresh_db, start_logger,
+                                                               robot_factory):
+    logger = start_logger(fresh_db, '-p', 'telemetry.record:=all')
+    robot = robot_factory('/ep01', 'SN-EP01')  # status, command_result, event: no sensors yet
+    robot.status('Idle')
+    assert wait_until(lambda: count(fresh_db, 'Robots', 'status_stamp IS NOT NULL') == 1, 20.0)
+    for name, msg_type in (('odom', 'Odometry'), ('imu', 'Imu'),
+                           ('wheel_speeds', 'WheelSpeeds'), ('battery', 'BatteryState')):
+        assert logger.wait_for_output(f'recording /ep01/{name} ({msg_type})', 10.0), \
+            logger.output()
+
+
 def test_killed_logger_and_database_outage_lose_and_double_nothing_received(
         fresh_db, start_logger, robot_factory, ros_client, tmp_path):
     journal_dir = tmp_path / 'journal'

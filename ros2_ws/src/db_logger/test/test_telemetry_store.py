@@ -134,7 +134,8 @@ def test_samples_of_a_session_started_later_get_its_id(fresh_db):
     report = StatusRow('SN1', 'EP01', 'Idle', '', 80.0, odom(0).stamp[:-3], odom(0).stamp[:-3])
     store.write(Batch(statuses=[report], samples=[status(0), odom(0)]))
     sessions = SessionStore(fresh_db.config())
-    started = sessions.start('test_admin', 'SN1', '', datetime.fromisoformat(odom(5).stamp))
+    started = sessions.start('test_admin', 'SN1', '',
+                             lambda: datetime.fromisoformat(odom(5).stamp))
     assert started.success, started.message
     store.write(Batch(samples=[odom(i) for i in range(1, 10)]))
     assert [sid for _, sid in stored(fresh_db)] == [None] * 5 + [started.session_id] * 5

@@ -364,7 +364,7 @@ def main(args: Optional[List[str]] = None) -> None:
         spinner = threading.Thread(target=_spin, args=(executor, stop, failures),
                                    name='rm_driver_spin')
         spinner.start()
-        while not stop.wait(0.1) and not signals.requested:
+        while not stop.wait(0.1) and not signals.is_set():
             pass
         node.shutdown()
         deadline = time.monotonic() + 2.0
