@@ -99,13 +99,19 @@ def sql_time(milliseconds: int) -> str:
     would spend on a row's two times, and such text also sorts in time order.
     """
     seconds, millis = divmod(milliseconds, 1000)
+    return f'{date_time_of_second(seconds)}.{millis:03d}'
+
+
+def date_time_of_second(seconds: int) -> str:
+    """UTC 'YYYY-MM-DD hh:mm:ss' of a second since the epoch, cached: the writer's
+    messages share seconds."""
     date_time = _DATE_TIME_OF_SECOND.get(seconds)
     if date_time is None:
         if len(_DATE_TIME_OF_SECOND) >= 4096:
             _DATE_TIME_OF_SECOND.clear()
         date_time = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(seconds))
         _DATE_TIME_OF_SECOND[seconds] = date_time
-    return f'{date_time}.{millis:03d}'
+    return date_time
 
 
 def _stamp(sec: int, nanosec: int, received: str, warnings: Warnings) -> str:

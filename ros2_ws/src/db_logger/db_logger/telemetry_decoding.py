@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import struct
-import time
 from typing import Callable, Dict, Optional, Tuple
 
+from db_logger.rows import date_time_of_second
 from db_logger.telemetry import Sample, STATUS_STREAM
 
 KIND_ODOM, KIND_IMU, KIND_WHEELS, KIND_BATTERY = 4, 5, 6, 7
@@ -31,7 +31,6 @@ _DOUBLES = {(o, n): struct.Struct(f'{o}{n}d').unpack_from for o in '<>' for n in
 _FLOATS = {(o, n): struct.Struct(f'{o}{n}f').unpack_from for o in '<>' for n in (1, 4)}
 _UINT32 = {o: struct.Struct(o + 'I').unpack_from for o in '<>'}
 _TIME = {o: struct.Struct(o + 'iI').unpack_from for o in '<>'}
-_DATE_TIME_OF_SECOND: Dict[int, str] = {}
 
 
 class CdrError(ValueError):
@@ -46,13 +45,7 @@ def frame(serial: bytes, cdr: bytes) -> bytes:
 def sql_time_us(microseconds: int) -> str:
     """UTC 'YYYY-MM-DD hh:mm:ss.ffffff' (DATETIME(6) text) for microseconds since the epoch."""
     seconds, micros = divmod(microseconds, 1000000)
-    date_time = _DATE_TIME_OF_SECOND.get(seconds)
-    if date_time is None:
-        if len(_DATE_TIME_OF_SECOND) >= 4096:
-            _DATE_TIME_OF_SECOND.clear()
-        date_time = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(seconds))
-        _DATE_TIME_OF_SECOND[seconds] = date_time
-    return f'{date_time}.{micros:06d}'
+    return f'{date_time_of_second(seconds)}.{micros:06d}'
 
 
 def _body(payload: bytes, name: str, align: int):
