@@ -25,6 +25,7 @@ import ctypes
 import importlib.util
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -127,8 +128,9 @@ class Supervisor:
     """Runs the children; stops them all on a signal or when one of them ends."""
 
     def __init__(self, commands: Sequence[NodeCommand], env: Mapping[str, str],
-                 stop_timeout: float):
+                 stop_timeout: float, wakeup: int):
         self.commands = list(commands)
+        self._wakeup = wakeup  # readable once a signal has arrived (signal.set_wakeup_fd)
         self.env = dict(env)
         self.stop_timeout = stop_timeout
         self.children: List[Tuple[NodeCommand, subprocess.Popen]] = []  # start order
@@ -159,7 +161,9 @@ class Supervisor:
                       file=sys.stderr, flush=True)
                 exit_code = 1
                 break
-            time.sleep(0.1)
+            # a signal ends the wait at once: its SIGINT reaches the nodes right after the
+            # terminal's (launch's timing), not while they are tearing down
+            select.select([self._wakeup], [], [], 0.1)
         if self._signal_name:
             print(f'{PROG}: {self._signal_name} received; stopping every node',
                   flush=True)
@@ -228,7 +232,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f'{PROG}: error: {missing[0]} is not built: run scripts/setup.sh', file=sys.stderr)
         return 2
     print(f'{PROG}: {pipeline_args.describe(args)}', flush=True)
-    supervisor = Supervisor(commands, child_environment(os.environ), options.stop_timeout)
+    wakeup, wakeup_w = os.pipe()
+    os.set_blocking(wakeup_w, False)
+    signal.set_wakeup_fd(wakeup_w, warn_on_full_buffer=False)  # a burst may fill it
+    supervisor = Supervisor(commands, child_environment(os.environ), options.stop_timeout,
+                            wakeup)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     return supervisor.run()
