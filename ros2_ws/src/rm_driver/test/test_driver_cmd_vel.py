@@ -1,6 +1,7 @@
 """The installed sim driver under a stream of cmd_vel, over real DDS: every command
-handled, the watchdog judged by the stamps of what the driver published, and a
-clean exit on SIGINT / SIGTERM. Judged by counts and stamps, never by pace."""
+handled (after stalls, all that cmd_vel's KEEP_LAST 10 keeps), the watchdog judged by
+the stamps of what the driver published, and a clean exit on SIGINT / SIGTERM. Judged
+by counts and stamps, never by pace."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from driver_process_helpers import Driver  # noqa: E402
 
 CMD_PERIOD = 0.25   # s: cmd_vel at 4 Hz
 TIMEOUT = 0.5       # s: the driver's default cmd_vel_timeout
+DEPTH = 10          # cmd_vel QoS (docs/design.md): RELIABLE, VOLATILE, KEEP_LAST 10
 
 
 def stamp_of(msg) -> float:
@@ -30,13 +32,16 @@ def stamp_of(msg) -> float:
 
 
 def speed(seq: int) -> float:
-    """A new speed per message (steps above the driver's 1e-3 tolerance), so every
-    handled cmd_vel leaves one "velocity set" command_result."""
-    return round(0.2 + (seq % 50) * 0.004, 3)
+    """A speed of its own per message (steps above the driver's 1e-3 tolerance, below
+    1 m/s for 200 messages), so every handled cmd_vel leaves one "velocity set"
+    command_result that names it."""
+    return round(0.2 + seq * 0.004, 3)
 
 
 class CmdVelStream(threading.Thread):
-    """cmd_vel every CMD_PERIOD s until stopped, at most `limit` messages."""
+    """cmd_vel every CMD_PERIOD s until stopped, at most `limit` messages; sent_at holds
+    the wall time of each, taken before it is published (the driver stamps its results
+    with the same clock)."""
 
     def __init__(self, publisher, limit: int) -> None:
         super().__init__(daemon=True)
@@ -44,11 +49,13 @@ class CmdVelStream(threading.Thread):
         self._limit = limit
         self._halt = threading.Event()
         self.sent = 0
+        self.sent_at: List[float] = []
 
     def run(self) -> None:
         while self.sent < self._limit and not self._halt.is_set():
             msg = Twist()
             msg.linear.x = speed(self.sent)
+            self.sent_at.append(time.time())
             self._publisher.publish(msg)
             self.sent += 1
             self._halt.wait(CMD_PERIOD)
@@ -70,6 +77,27 @@ def velocity_rows(driver: Driver) -> Tuple[List[float], List[float]]:
     return set_at, stops_at
 
 
+def handled(driver: Driver, sent: int) -> List[Tuple[int, float]]:
+    """(sequence number, stamp) of each "velocity set" result, in the order received."""
+    seq_of = {speed(seq): seq for seq in range(sent)}
+    return [(seq_of[json.loads(r.payload_json)['linear']], stamp_of(r))
+            for r in driver.results_of('Velocity') if r.message.startswith('velocity set')]
+
+
+def unexplained_losses(rows: List[Tuple[int, float]], sent_at: List[float]) -> List[int]:
+    """The cmd_vels missing from `rows` that KEEP_LAST(DEPTH) cannot have dropped. DDS
+    drops one only once DEPTH newer ones were sent while it waited, so the driver took
+    the next one it handled after the DEPTH-th newer was sent."""
+    seqs = [seq for seq, _ in rows]
+    losses = []
+    for seq in sorted(set(range(len(sent_at))) - set(seqs)):
+        taken_next = min((stamp for s, stamp in rows if s > seq), default=None)
+        if seq + DEPTH >= len(sent_at) or taken_next is None or \
+                taken_next < sent_at[seq + DEPTH]:
+            losses.append(seq)
+    return losses
+
+
 def command_age_at(stops_at: List[float], set_at: List[float]) -> List[float]:
     """For each watchdog stop, the time since the latest "velocity set" before it."""
     ages = []
@@ -81,7 +109,7 @@ def command_age_at(stops_at: List[float], set_at: List[float]) -> List[float]:
 
 
 def start_stream(driver: Driver, ros_client, limit: int) -> CmdVelStream:
-    publisher = ros_client.node.create_publisher(Twist, driver.name('cmd_vel'), 10)
+    publisher = ros_client.node.create_publisher(Twist, driver.name('cmd_vel'), DEPTH)
     assert wait_until(lambda: publisher.get_subscription_count() > 0, 10)
     stream = CmdVelStream(publisher, limit)
     stream.start()
@@ -114,11 +142,18 @@ def test_a_stalled_driver_never_stops_the_chassis_right_after_a_fresh_cmd_vel(
     finally:
         os.kill(driver.process.pid, signal.SIGCONT)
         sent = stream.stop()
-    assert wait_until(lambda: len(velocity_rows(driver)[0]) >= sent, 10)
+    # the newest cmd_vel always arrives (RELIABLE), then the watchdog stops the chassis
+    assert wait_until(lambda: (sent - 1) in [seq for seq, _ in handled(driver, sent)], 10)
     assert wait_until(lambda: velocity_rows(driver)[1] and
                       velocity_rows(driver)[1][-1] > velocity_rows(driver)[0][-1], 5)
+    rows = handled(driver, sent)
+    seqs = [seq for seq, _ in rows]
+    assert seqs == sorted(set(seqs)), 'cmd_vels handled out of order or twice'
+    # After a stall DDS may hold the stream until its next heartbeat; KEEP_LAST(DEPTH)
+    # then keeps the newest DEPTH, as the contract allows: no other loss is.
+    assert not unexplained_losses(rows, stream.sent_at), \
+        f'cmd_vels {unexplained_losses(rows, stream.sent_at)} of {sent} lost'
     set_at, stops_at = velocity_rows(driver)
-    assert len(set_at) == sent   # every queued cmd_vel was handled after its stall
     too_soon = [age for age in command_age_at(stops_at, set_at) if age < TIMEOUT - 0.005]
     assert not too_soon, f'watchdog stops {too_soon} s after a fresh cmd_vel'
 
