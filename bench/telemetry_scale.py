@@ -96,7 +96,8 @@ def next_rows(conn, count: int) -> list:
 
 def through_logstore(server, database: str, rows: list, batch: int) -> float:
     from db_logger.connection import DatabaseConfig
-    from db_logger.store import Batch, LogStore
+    from db_logger.decoding import Batch
+    from db_logger.store import LogStore
     from db_logger.telemetry import Sample, TelemetrySettings
     creds = server.credentials('robot_user', database)
     store = LogStore(DatabaseConfig(creds.host, creds.port, database, creds.user,

@@ -79,7 +79,7 @@ def baseline_decoder():
 
     from db_logger.decoding import CommandFields
     from db_logger.rows import command_row, sql_time
-    from db_logger.store import Batch
+    from db_logger.decoding import Batch
 
     def decode(records):
         batch = Batch()

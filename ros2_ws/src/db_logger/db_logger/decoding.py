@@ -11,11 +11,13 @@ message definitions and to rclpy's own serializer.
 from __future__ import annotations
 
 import struct
-from typing import Dict, List, NamedTuple, Tuple, Type
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, NamedTuple, Tuple, Type
 
 from db_logger.journal import Record
-from db_logger.rows import command_row, event_row, sql_time, status_row
-from db_logger.store import Batch
+from db_logger.rows import (command_row, CommandRow, event_row, EventRow, sql_time, status_row,
+                            StatusRow)
+from db_logger.telemetry import Sample
 from db_logger.telemetry_decoding import CdrError, parse_sample, status_sample, STREAM_OF_KIND
 
 KIND_STATUS, KIND_COMMAND, KIND_EVENT = 1, 2, 3
@@ -25,6 +27,23 @@ RECORDED_TOPIC_TYPES: Dict[str, int] = {
     'robot_interfaces/msg/CommandResult': KIND_COMMAND,
     'robot_interfaces/msg/RobotEvent': KIND_EVENT,
 }
+
+
+@dataclass
+class Batch:
+    """Rows decoded from one run of journal records."""
+
+    statuses: List[StatusRow] = field(default_factory=list)
+    commands: List[CommandRow] = field(default_factory=list)
+    events: List[EventRow] = field(default_factory=list)
+    samples: List[Sample] = field(default_factory=list)  # telemetry and every status
+
+    def __len__(self) -> int:
+        return len(self.statuses) + len(self.commands) + len(self.events) + len(self.samples)
+
+    def serials(self) -> List[str]:
+        rows: Iterable = (*self.statuses, *self.commands, *self.events, *self.samples)
+        return sorted({r.serial for r in rows})
 
 
 class StatusFields(NamedTuple):

@@ -23,6 +23,7 @@ from typing import List, Optional
 import pymysql
 
 from db_logger.connection import add_connection_arguments, config_from_arguments, connect
+from db_logger.schema import schema_version
 
 MIGRATION_NAME = re.compile(r'^(\d{3})_([A-Za-z0-9_]+)\.sql$')
 
@@ -88,17 +89,6 @@ def discover(sql_dir: Path) -> List[Migration]:
         raise MigrationError(f'{sql_dir}: versions must run 1, 2, 3... without gaps; '
                              f'found {versions}')
     return found
-
-
-def schema_version(conn) -> int:
-    """The highest migration recorded in the database (0 before the first)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.tables "
-                    "WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'")
-        if cur.fetchone()[0] == 0:
-            return 0
-        cur.execute('SELECT COALESCE(MAX(version), 0) FROM schema_migrations')
-        return int(cur.fetchone()[0])
 
 
 def default_sql_dir() -> Path:

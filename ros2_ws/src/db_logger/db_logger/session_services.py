@@ -19,7 +19,7 @@ from robot_interfaces.srv import AddUser, EndSession, StartSession
 
 from db_logger.rows import utc_from_epoch
 from db_logger.sessions import Outcome, SessionStore, start_once_reported
-from db_logger.store import DatabaseUnavailable
+from db_logger.db_errors import DatabaseUnavailable
 
 STOP_TIMEOUT_S = 5.0
 

@@ -17,8 +17,8 @@ from robot_interfaces.srv import AddUser
 
 from db_logger.connection import connect, DatabaseConfig
 from db_logger.rows import COLUMN_CHARS
-from db_logger.store import (DatabaseUnavailable, DEADLOCK_ATTEMPTS, describe,
-                             ER_LOCK_DEADLOCK, is_link_error)
+from db_logger.db_errors import (DatabaseUnavailable, DEADLOCK_ATTEMPTS, describe,
+                                 ER_LOCK_DEADLOCK, is_link_error)
 
 ROLES = (AddUser.Request.ROLE_ADMIN, AddUser.Request.ROLE_STUDENT)
 

@@ -2,81 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import pymysql
 
 from db_logger.connection import connect, DatabaseConfig
-from db_logger.migrate import schema_version
-from db_logger.rows import CommandRow, EventRow, StatusRow
-from db_logger.telemetry import Sample, TelemetrySettings
+from db_logger.db_errors import (DatabaseUnavailable, DEADLOCK_ATTEMPTS, describe,
+                                 ER_LOCK_DEADLOCK, error_code, is_data_error, RowRejected)
+from db_logger.decoding import Batch
+from db_logger.rows import StatusRow
+from db_logger.schema import check_schema
+from db_logger.telemetry import TelemetrySettings
 from db_logger.telemetry_store import SessionOf, TelemetryStore
-
-REQUIRED_SCHEMA_VERSION = 2
-REQUIRED_MIGRATION = '002_telemetry.sql'
-
-# Errors that mean "the server or the link is gone".
-_LINK_ERRORS = {2003, 2006, 2013, 2014, 2055, 1053, 1927, 2002}
-# Errors that blame the data of a row (too long, bad value or date, invalid JSON, a
-# failed CHECK or foreign key); any other error blames the server or the schema and
-# is retried later instead, so nothing is set aside for a problem a row did not cause.
-_DATA_ERRORS = {1048, 1264, 1292, 1366, 1406, 1452, 3140, 4025}
-ER_LOCK_DEADLOCK = 1213
-DEADLOCK_ATTEMPTS = 3  # a batch chosen as a deadlock's victim runs again, this many times
-
-
-class DatabaseUnavailable(RuntimeError):
-    """The server cannot be reached or dropped the link; retry later."""
-
-
-class SchemaTooOld(RuntimeError):
-    """The database's schema is older than this logger needs."""
-
-
-class RowRejected(RuntimeError):
-    """The server refused a batch because of the data in it."""
-
-
-def _code(exc: BaseException):
-    return exc.args[0] if getattr(exc, 'args', None) else None
-
-
-def is_link_error(exc: BaseException) -> bool:
-    if isinstance(exc, pymysql.err.InterfaceError):
-        return True
-    return isinstance(exc, pymysql.err.OperationalError) and _code(exc) in _LINK_ERRORS
-
-
-def is_data_error(exc: BaseException) -> bool:
-    return isinstance(exc, pymysql.err.DataError) or _code(exc) in _DATA_ERRORS
-
-
-def check_schema(conn) -> None:
-    found = schema_version(conn)
-    if found < REQUIRED_SCHEMA_VERSION:
-        raise SchemaTooOld(
-            f'database schema is at version {found}, this logger needs '
-            f'{REQUIRED_SCHEMA_VERSION}: apply the migrations after version {found} up to '
-            f'{REQUIRED_MIGRATION} (ros2 run db_logger migrate)')
-
-
-@dataclass
-class Batch:
-    """Rows decoded from one run of journal records."""
-
-    statuses: List[StatusRow] = field(default_factory=list)
-    commands: List[CommandRow] = field(default_factory=list)
-    events: List[EventRow] = field(default_factory=list)
-    samples: List[Sample] = field(default_factory=list)  # telemetry and every status
-
-    def __len__(self) -> int:
-        return len(self.statuses) + len(self.commands) + len(self.events) + len(self.samples)
-
-    def serials(self) -> List[str]:
-        rows: Iterable = (*self.statuses, *self.commands, *self.events, *self.samples)
-        return sorted({r.serial for r in rows})
 
 
 # A robot's row is inserted once, when its serial is first seen (by status or log), and
@@ -159,7 +97,7 @@ class LogStore:
                 self._rollback()
                 self._robot_ids.clear()  # a robot row may have been deleted under us
                 self.telemetry.forget()
-                if _code(exc) == ER_LOCK_DEADLOCK and attempt < DEADLOCK_ATTEMPTS:
+                if error_code(exc) == ER_LOCK_DEADLOCK and attempt < DEADLOCK_ATTEMPTS:
                     continue
                 if is_data_error(exc):
                     raise RowRejected(describe(exc)) from exc
@@ -268,10 +206,3 @@ class LogStore:
 def _text(value: datetime, precision: str) -> str:
     """A DATETIME read back, as rows hold times (see rows.sql_time and sql_time_us)."""
     return value.isoformat(' ', precision)
-
-
-def describe(exc: BaseException) -> str:
-    """'(code) text' for a server error, the text otherwise."""
-    if getattr(exc, 'args', None) and len(exc.args) >= 2:
-        return f'({exc.args[0]}) {exc.args[1]}'
-    return str(exc) or type(exc).__name__

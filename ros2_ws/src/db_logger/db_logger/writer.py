@@ -15,9 +15,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
+from db_logger.db_errors import DatabaseUnavailable, RowRejected
+from db_logger.decoding import Batch
 from db_logger.journal import Journal, Record
 from db_logger.rows import raw_payload
-from db_logger.store import Batch, DatabaseUnavailable, LogStore, RowRejected, SchemaTooOld
+from db_logger.schema import SchemaTooOld
+from db_logger.store import LogStore
 
 # decode(records) -> (rows, warnings naming fields, [(record, why it cannot be decoded)])
 Decoder = Callable[[List[Record]], Tuple[Batch, List[str], List[Tuple[Record, str]]]]

@@ -2,6 +2,8 @@
 
 import math
 import struct
+import subprocess
+import sys
 
 import pytest
 from rclpy.serialization import serialize_message
@@ -91,3 +93,12 @@ def test_records_that_do_not_decode_are_handed_back_not_dropped():
     assert [r.msg_uuid for r in batch.events] == ['e-1']
     assert [(r.seq, why.split(':')[0]) for r, why in undecodable] == \
         [(2, 'does not decode'), (3, 'unknown record kind 9')]
+
+
+def test_the_codec_layer_does_not_load_the_database_driver():
+    """journal, decoding (with Batch), rows and telemetry decode without pymysql."""
+    probe = ('import sys, db_logger.decoding, db_logger.journal; '
+             "print('pymysql' in sys.modules)")
+    out = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == 'False'

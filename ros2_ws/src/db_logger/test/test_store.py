@@ -8,7 +8,9 @@ import pytest
 from db_logger.rows import CommandRow, EventRow, sql_time, StatusRow
 from db_logger.sessions import SessionStore
 from db_logger.migrate import split_statements
-from db_logger.store import Batch, LogStore, SchemaTooOld
+from db_logger.decoding import Batch
+from db_logger.schema import SchemaTooOld
+from db_logger.store import LogStore
 from tests.support.fixtures import SQL_DIR
 from tests.support.ros_client import wait_until
 

@@ -7,7 +7,9 @@ import pytest
 from conftest import kill_connections
 from db_logger.rows import StatusRow
 from db_logger.sessions import SessionStore
-from db_logger.store import Batch, DatabaseUnavailable, LogStore
+from db_logger.db_errors import DatabaseUnavailable
+from db_logger.decoding import Batch
+from db_logger.store import LogStore
 from db_logger.telemetry import Sample, TelemetrySettings
 from db_logger.telemetry_decoding import sql_time_us
 from db_logger.telemetry_store import micros, telemetry_coverage

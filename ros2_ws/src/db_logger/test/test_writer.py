@@ -11,7 +11,8 @@ from conftest import kill_connections
 from db_logger.decoding import decode_records, KIND_COMMAND, KIND_STATUS
 from db_logger.journal import Journal
 from db_logger.rows import CommandRow, sql_time
-from db_logger.store import Batch, LogStore
+from db_logger.decoding import Batch
+from db_logger.store import LogStore
 from db_logger.writer import BatchWriter
 from tests.support.ros_client import wait_until
 
