@@ -6,6 +6,7 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pymysql
 
@@ -55,6 +56,29 @@ def connect(config: DatabaseConfig, timeout: float = 5.0) -> pymysql.connections
     except pymysql.MySQLError as exc:
         code, text = (exc.args + ('',))[:2] if len(exc.args) >= 1 else ('', str(exc))
         raise ConnectionError(f'cannot connect to {config.describe()}: ({code}) {text}') from exc
+
+
+class KeptConnection:
+    """One connection kept open between calls (opened by the subclass, when it needs
+    one), closed quietly: its link may be gone already."""
+
+    def __init__(self, config: DatabaseConfig,
+                 opener: Callable[[DatabaseConfig], object] = connect) -> None:
+        self.config = config
+        self._opener = opener
+        self._conn = None
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except pymysql.MySQLError:
+                pass  # the link is already gone
+            self._conn = None
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser, default_user: str) -> None:

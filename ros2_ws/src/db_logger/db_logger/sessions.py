@@ -15,10 +15,10 @@ from typing import Callable
 import pymysql
 from robot_interfaces.srv import AddUser
 
-from db_logger.connection import connect, DatabaseConfig
+from db_logger.connection import KeptConnection
 from db_logger.rows import COLUMN_CHARS
 from db_logger.db_errors import (DatabaseUnavailable, DEADLOCK_ATTEMPTS, describe,
-                                 ER_LOCK_DEADLOCK, is_link_error)
+                                 ER_LOCK_DEADLOCK, error_code, is_link_error)
 
 ROLES = (AddUser.Request.ROLE_ADMIN, AddUser.Request.ROLE_STUDENT)
 
@@ -35,22 +35,9 @@ def _refuse(message: str) -> Outcome:
     return Outcome(False, message)
 
 
-class SessionStore:
-    """One kept connection, reopened on demand; each call is one transaction."""
-
-    def __init__(self, config: DatabaseConfig,
-                 opener: Callable[[DatabaseConfig], object] = connect):
-        self.config = config
-        self._opener = opener
-        self._conn = None
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except pymysql.MySQLError:
-                pass
-            self._conn = None
+class SessionStore(KeptConnection):
+    """The session and user calls; the connection is reopened on demand, and each call
+    is one transaction."""
 
     def _run(self, work: Callable[[object], Outcome]) -> Outcome:
         """work(cursor) in one transaction: run again if InnoDB chose it as a deadlock's
@@ -69,7 +56,7 @@ class SessionStore:
                 (self._conn.commit if outcome.success else self._conn.rollback)()
                 return outcome
             except pymysql.MySQLError as exc:
-                if exc.args and exc.args[0] == ER_LOCK_DEADLOCK and deadlocks < DEADLOCK_ATTEMPTS:
+                if error_code(exc) == ER_LOCK_DEADLOCK and deadlocks < DEADLOCK_ATTEMPTS:
                     deadlocks += 1
                     self._conn.rollback()  # InnoDB rolled it back already: nothing was kept
                     continue

@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import pymysql
 
-from db_logger.connection import connect, DatabaseConfig
+from db_logger.connection import connect, DatabaseConfig, KeptConnection
 from db_logger.db_errors import (DatabaseUnavailable, DEADLOCK_ATTEMPTS, describe,
                                  ER_LOCK_DEADLOCK, error_code, is_data_error, RowRejected)
 from db_logger.decoding import Batch
@@ -47,21 +47,15 @@ _INSERT_EVENT = (
     'ON DUPLICATE KEY UPDATE msg_uuid = msg_uuid')
 
 
-class LogStore:
+class LogStore(KeptConnection):
     """Writes batches of rows; raises DatabaseUnavailable or RowRejected, never half-commits."""
 
     def __init__(self, config: DatabaseConfig,
                  opener: Callable[[DatabaseConfig], object] = connect,
                  telemetry: TelemetrySettings = TelemetrySettings()):
-        self.config = config
-        self._opener = opener
-        self._conn = None
+        super().__init__(config, opener)
         self._robot_ids: Dict[str, int] = {}
         self.telemetry = TelemetryStore(telemetry)
-
-    @property
-    def connected(self) -> bool:
-        return self._conn is not None
 
     def open(self) -> None:
         """Connect and check the schema (SchemaTooOld is final, ConnectionError is not)."""
@@ -74,14 +68,6 @@ class LogStore:
         self._conn = conn
         self._robot_ids.clear()
         self.telemetry.forget()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except pymysql.MySQLError:
-                pass  # the link is already gone
-            self._conn = None
 
     def write(self, batch: Batch) -> int:
         """Commit batch in one transaction; return its rows (samples: those stored).
