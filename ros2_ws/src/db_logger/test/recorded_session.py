@@ -121,8 +121,6 @@ class DriverSession:
         assert wait_until(lambda: {'Goal', 'Collision'} <= {
             e.event_type for e in self.heard['event']}, 10)
         time.sleep(0.5)
-        # by robot (its row locked first, as the writer does): a session's end by id can be
-        # chosen as a deadlock's victim until sessions.py retries it (reported, issue 11)
         self._call(EndSession, '/session/end', EndSession.Request(session_id=0,
                                                                   robot_serial=serial))
         ended_ns = time.time_ns()
@@ -134,10 +132,9 @@ class DriverSession:
         for stream, msgs in self.heard.items():
             heard = {stored_stamp_ns(stream, m): m for m in list(msgs)}
             inside = {stamp for stamp in heard if start_ns <= stamp <= end_ns}
-            # the logger stored what the driver published in the session, with one known
-            # exception at each edge (see the report of issue 11): the session's times are
-            # taken before its row commits, so a sample stamped in between may be judged
-            # outside it (at the start) or inside it (at the end)
+            # the logger stored what the driver published in the session, but at each edge
+            # (docs/design.md, Telemetry): a sample stamped between a session's time and
+            # its commit may be judged outside it (at the start) or inside it (at the end)
             assert stored[stream] <= set(heard), (stream, sorted(stored[stream] - set(heard)))
             assert all(started_ns > stamp for stamp in inside - stored[stream]), \
                 (stream, start_ns, started_ns, sorted(inside - stored[stream]))
