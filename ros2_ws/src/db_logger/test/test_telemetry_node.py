@@ -68,6 +68,10 @@ class FakeTelemetry:
 
 
 def wait_subscribed(publisher, timeout=15.0):
+    """The publisher has matched the logger's reader. Make the publisher before the logger
+    subscribes: a reader made later knows the publisher once the publisher knows it, while
+    a publisher made after the reader knows it at once and the reader only later (best
+    effort drops what is sent meanwhile)."""
     assert wait_until(lambda: publisher.get_subscription_count() > 0, timeout)
 
 
@@ -187,6 +191,7 @@ def test_rate_limit_keeps_evenly_spaced_samples(fresh_db, start_logger, nodes):
 def test_lost_samples_are_counted_per_session_and_in_diagnostics(fresh_db, start_logger,
                                                                  robot_factory, ros_client):
     add_admin(fresh_db)
+    telemetry = FakeTelemetry(ros_client.node, '/ep01', 0)  # before the reader: see above
     start_logger(fresh_db)
     robot = robot_factory('/ep01', 'SN-EP01')
     robot.status('Idle')
@@ -194,7 +199,7 @@ def test_lost_samples_are_counted_per_session_and_in_diagnostics(fresh_db, start
     diagnostics = ros_client.collect(DiagnosticArray, '/diagnostics', 10)
     started = call(ros_client, StartSession, '/session/start',
                    StartSession.Request(user_id='test_admin', robot_serial='SN-EP01'))
-    telemetry = FakeTelemetry(ros_client.node, '/ep01', now_ns(ros_client) + 100_000_000)
+    telemetry.next_ns = now_ns(ros_client) + 100_000_000
     wait_subscribed(telemetry.odom)
     telemetry.run(100, skip=lambda i: i % 5 == 3)  # 20 of 100 lost on purpose
     published = len(telemetry.published)
@@ -232,11 +237,15 @@ def test_a_robots_sensor_topics_are_subscribed_with_its_status(fresh_db, start_l
 def test_killed_logger_and_database_outage_lose_and_double_nothing_received(
         fresh_db, start_logger, robot_factory, ros_client, tmp_path):
     journal_dir = tmp_path / 'journal'
+    telemetry = FakeTelemetry(ros_client.node, '/ep01', now_ns(ros_client))  # before the reader
     logger = start_logger(fresh_db, '-p', 'telemetry.record:=all', journal=journal_dir)
     robot = robot_factory('/ep01', 'SN-EP01')
     robot.status('Idle')
-    telemetry = FakeTelemetry(ros_client.node, '/ep01', now_ns(ros_client))
     wait_subscribed(telemetry.odom)
+    # and one sample at a time until the logger has stored one
+    assert wait_until(lambda: telemetry.run(1) or count(fresh_db, 'OdomSamples') > 0, 20.0,
+                      period=0.05)
+    first = len(telemetry.published)
     telemetry.run(60, pace=0.005)
     logger.popen.send_signal(signal.SIGKILL)  # mid-stream, without a word
     assert wait_until(lambda: gone(logger.pid), 10.0)
@@ -270,7 +279,7 @@ def test_killed_logger_and_database_outage_lose_and_double_nothing_received(
     assert count(fresh_db, 'OdomSamples') == len([k for k, _ in received if k == KIND_ODOM])
     stored = {stamp for kind, stamp in rows if kind == KIND_ODOM}
     assert stored <= {ns // 1000 for ns in telemetry.published}
-    before = {ns // 1000 for ns in telemetry.published[:60]}
+    before = {ns // 1000 for ns in telemetry.published[first:first + 60]}
     after = {ns // 1000 for ns in telemetry.published[matched:]}
     # on loopback, with a reader in place, best effort loses next to nothing
     assert len(stored & before) >= 55 and len(stored & after) >= 75
