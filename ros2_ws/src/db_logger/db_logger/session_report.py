@@ -17,7 +17,7 @@ from typing import List, Optional, Sequence
 import pymysql
 
 from db_logger.connection import add_connection_arguments, config_from_arguments, connect
-from db_logger.session_samples import SessionReader
+from db_logger.session_samples import session_or_latest, SessionReader
 from db_logger.telemetry_store import StreamCoverage, telemetry_coverage
 
 QUERIES = (
@@ -56,13 +56,8 @@ def columns_of(cur) -> List[str]:
     return [d[0] for d in cur.description]
 
 
-def report(conn, session_id: Optional[int]) -> str:
+def report(conn, session_id: int) -> str:
     with conn.cursor() as cur:
-        if session_id is None:
-            cur.execute('SELECT MAX(session_id) FROM Sessions')
-            session_id = cur.fetchone()[0]
-            if session_id is None:
-                raise LookupError('there is no session yet')
         parts = []
         for table, sql in QUERIES:
             cur.execute(sql, (session_id,))
@@ -101,7 +96,7 @@ def telemetry_text(session_id: int, ended: bool, coverage: Sequence[StreamCovera
     return '\n'.join([title, *(coverage_line(c) for c in coverage)])
 
 
-def plots_text(conn, session_id: Optional[int], directory: Path) -> str:
+def plots_text(conn, session_id: int, directory: Path) -> str:
     """Write the session's plots; the lines that say where they are."""
     # matplotlib loads in about half a second: only when plots are asked for
     from db_logger.session_plots import SessionSeries, write_plots
@@ -125,9 +120,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'session_report: {exc}', file=sys.stderr)
         return 1
     try:
-        print(report(conn, None if args.latest else args.session))
+        # resolved once: the rows and the plots are of one session, even if another starts
+        with conn.cursor() as cur:
+            session_id = session_or_latest(cur, None if args.latest else args.session)
+        print(report(conn, session_id))
         if args.plots is not None:
-            print(plots_text(conn, None if args.latest else args.session, Path(args.plots)))
+            print(plots_text(conn, session_id, Path(args.plots)))
         return 0
     except (LookupError, pymysql.MySQLError, OSError) as exc:
         print(f'session_report: {exc}', file=sys.stderr)

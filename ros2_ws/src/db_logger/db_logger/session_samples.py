@@ -78,6 +78,17 @@ def datetime_from_ns(stamp_ns: int) -> datetime:
     return _EPOCH + timedelta(microseconds=stamp_ns // 1000)
 
 
+def session_or_latest(cur, session_id: Optional[int]) -> int:
+    """session_id, or the newest session's when None (LookupError if there is none)."""
+    if session_id is not None:
+        return session_id
+    cur.execute('SELECT MAX(session_id) FROM Sessions')
+    newest = cur.fetchone()[0]
+    if newest is None:
+        raise LookupError('there is no session yet')
+    return newest
+
+
 class SessionReader:
     """Reads one session's rows; every method queries afresh (a replay loop re-reads)."""
 
@@ -90,11 +101,7 @@ class SessionReader:
     def open(conn, session_id: Optional[int], page: int = 5000) -> 'SessionReader':
         """The session session_id, or the newest when None (LookupError if there is none)."""
         with conn.cursor() as cur:
-            if session_id is None:
-                cur.execute('SELECT MAX(session_id) FROM Sessions')
-                session_id = cur.fetchone()[0]
-                if session_id is None:
-                    raise LookupError('there is no session yet')
+            session_id = session_or_latest(cur, session_id)
             cur.execute('SELECT s.session_id, s.user_id, s.robot_id, r.serial, r.model_type, '
                         's.start_time, s.end_time FROM Sessions s JOIN Robots r '
                         'USING (robot_id) WHERE s.session_id = %s', (session_id,))
