@@ -133,13 +133,11 @@ def test_two_robots_at_once_each_in_its_own_session(fresh_db, tmp_path):
 
 def test_an_unreachable_database_at_start_leaves_the_drivers_running(fresh_db, tmp_path,
                                                                      ros_client):
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
     from robot_interfaces.msg import RobotStatus
+    from robot_interfaces.qos import record_qos
 
     from tests.support.fixtures import free_port
-    statuses = ros_client.collect(RobotStatus, '/ep01/status', QoSProfile(
-        depth=10, reliability=ReliabilityPolicy.RELIABLE,
-        durability=DurabilityPolicy.TRANSIENT_LOCAL))
+    statuses = ros_client.collect(RobotStatus, '/ep01/status', record_qos(10))
     pipeline = start_pipeline(fresh_db, tmp_path, 'robots:=ep01=NODBSN',
                               f'db_port:={free_port()}')  # nothing listens there
     try:

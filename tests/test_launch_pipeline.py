@@ -27,8 +27,8 @@ from launch.actions import IncludeLaunchDescription  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 from private_mariadb import APP_USER, MIGRATION_USER, PrivateMariaDB  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
 from robot_interfaces.msg import RobotStatus  # noqa: E402
+from robot_interfaces.qos import record_qos  # noqa: E402
 
 from tests.support.fixtures import free_port, TestDatabase  # noqa: E402
 from tests.support.pipeline import params_file_for  # noqa: E402
@@ -72,9 +72,7 @@ class TestPipelineRecords(unittest.TestCase):
         node = rclpy.create_node('launch_test_listener', context=context)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
-        # The drivers' status QoS: reliable, transient local (docs/design.md).
-        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        qos = record_qos(10)  # the drivers' status QoS, a shallower history
         received = {}
         for robot in ROBOTS:
             node.create_subscription(

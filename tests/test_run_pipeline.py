@@ -13,20 +13,17 @@ import sys
 
 import psutil
 import pytest
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 import run_pipeline
 from tests.support.pipeline import start_pipeline, start_supervisor, started_children, SUPERVISOR
 from tests.support.processes import gone, REPO_ROOT, ros_env
 from tests.support.ros_client import wait_until
 
-STATUS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
-
 
 def statuses(ros_client, robots):
     from robot_interfaces.msg import RobotStatus
-    return {robot: ros_client.collect(RobotStatus, f'/{robot}/status', STATUS_QOS)
+    from robot_interfaces.qos import record_qos
+    return {robot: ros_client.collect(RobotStatus, f'/{robot}/status', record_qos(10))
             for robot in robots}
 
 

@@ -16,12 +16,12 @@ from typing import Callable, Dict, Optional
 
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data, QoSProfile,
-                       ReliabilityPolicy)
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import BatteryState, Imu
 
 from db_logger.session_samples import Row
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus, WheelSpeeds
+from robot_interfaces.qos import RECORD_HISTORY_DEPTH, record_qos, telemetry_qos
 
 # rm_driver's default odom_frame, base_frame and imu_frame parameters
 ODOM_FRAME, BASE_FRAME, IMU_FRAME = 'odom', 'base_link', 'imu_link'
@@ -36,13 +36,9 @@ def type_name(stream: str) -> str:
     return f'{msg_type.__module__.split(".")[0]}/msg/{msg_type.__name__}'
 
 
-def stream_qos(stream: str, history_depth: int = 1000) -> QoSProfile:
-    """The driver's QoS: sensor data for telemetry; records reliable + transient local."""
-    if stream not in RECORD_STREAMS:
-        return qos_profile_sensor_data
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=history_depth,
-                      reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+def stream_qos(stream: str, history_depth: int = RECORD_HISTORY_DEPTH) -> QoSProfile:
+    """The driver's QoS of that stream (robot_interfaces.qos)."""
+    return record_qos(history_depth) if stream in RECORD_STREAMS else telemetry_qos()
 
 
 def default_namespace(serial: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType)
 from rclpy.node import Node
+from robot_interfaces.qos import RECORD_HISTORY_DEPTH
 
 from db_logger.connection import DatabaseConfig, password_from
 from db_logger.telemetry import RECORD_MODES, TelemetrySettings, TELEMETRY_STREAMS
@@ -31,8 +32,9 @@ PARAMETERS = {
                        (0.005, 5.0)),
     'journal_dir': ('', _STRING, 'durable journal directory; empty: $ROS_HOME/db_logger', None),
     'discovery_period': (1.0, _DOUBLE, 's between graph scans for robot topics', (0.1, 60.0)),
-    'history_depth': (1000, _INT, 'KEEP_LAST depth of status/event/command_result; match the '
-                      'drivers', (1, 100000)),
+    'history_depth': (RECORD_HISTORY_DEPTH, _INT, 'KEEP_LAST depth of status/event/'
+                      'command_result; the drivers\' default too: change both alike',
+                      (1, 100000)),
     'session_start_wait': (5.0, _DOUBLE, 's a /session/start for a robot with no committed '
                            'status waits for its first one (discovery_period, delivery, '
                            'commit) before refusing it as not reported', (0.0, 60.0)),

@@ -6,12 +6,10 @@ import uuid
 from typing import Callable, List
 
 import pytest
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
+from robot_interfaces.qos import record_qos
 
-LOG_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                     reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL)
+LOG_QOS = record_qos()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Dict, List, Set
 
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionClient
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile
 from sensor_msgs.msg import BatteryState, Imu
 from std_srvs.srv import Trigger
 
@@ -26,18 +26,16 @@ from db_logger.journal import Journal
 from private_mariadb import APP_USER, MIGRATION_USER
 from robot_interfaces.action import Move
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus, WheelSpeeds
+from robot_interfaces.qos import record_qos, telemetry_qos
 from robot_interfaces.srv import EndSession, StartSession
 from tests.support.fixtures import TestDatabase
 from tests.support.processes import start_node
 from tests.support.ros_client import RosTestClient, wait_until
 
-RECORD_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                        reliability=ReliabilityPolicy.RELIABLE,
-                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
-# best effort like the driver's sensor publishers (a reliable reader would not match),
+RECORD_QOS = record_qos()
+# the driver's telemetry QoS (a reliable reader would not match its best-effort writers),
 # deep enough that this test's spin thread never falls a whole history behind
-HEARD_SENSOR_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                              reliability=ReliabilityPolicy.BEST_EFFORT)
+HEARD_SENSOR_QOS = telemetry_qos(1000)
 STREAM_TYPES = {'status': RobotStatus, 'battery': BatteryState, 'odom': Odometry, 'imu': Imu,
                 'wheel_speeds': WheelSpeeds, 'command_result': CommandResult,
                 'event': RobotEvent}

@@ -21,10 +21,10 @@ from nav_msgs.msg import Odometry
 from rclpy.callback_groups import CallbackGroup, ReentrantCallbackGroup
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import BatteryState, Imu
 
 from robot_interfaces.msg import CommandResult, RobotEvent, WheelSpeeds
+from robot_interfaces.qos import telemetry_qos
 from robot_interfaces.srv import SetMode
 from rm_driver import messages
 from rm_driver.backend import ARMOR_NAMES, ChassisBackend, ImuSample, OdomSample, WheelSample
@@ -75,12 +75,11 @@ class DriverNode(Node):
         self._link_was_lost = False
         self._reporter = RobotReporter(self, params['history_depth'])
         self._reporter.model_type = params['model_type']
-        self._odom_pub = self.create_publisher(Odometry, 'odom', qos_profile_sensor_data)
-        self._imu_pub = self.create_publisher(Imu, 'imu', qos_profile_sensor_data)
-        self._battery_pub = self.create_publisher(BatteryState, 'battery',
-                                                  qos_profile_sensor_data)
-        self._wheels_pub = self.create_publisher(WheelSpeeds, 'wheel_speeds',
-                                                 qos_profile_sensor_data)
+        telemetry = telemetry_qos()
+        self._odom_pub = self.create_publisher(Odometry, 'odom', telemetry)
+        self._imu_pub = self.create_publisher(Imu, 'imu', telemetry)
+        self._battery_pub = self.create_publisher(BatteryState, 'battery', telemetry)
+        self._wheels_pub = self.create_publisher(WheelSpeeds, 'wheel_speeds', telemetry)
         self._commands_group = ReentrantCallbackGroup()  # blocking move/mode calls run here
         self._backend: ChassisBackend = self._make_backend()
         self.create_subscription(Twist, 'cmd_vel', self._on_cmd_vel, 10)

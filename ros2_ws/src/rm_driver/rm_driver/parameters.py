@@ -25,6 +25,7 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from robot_interfaces.qos import RECORD_HISTORY_DEPTH
 from rm_driver.backend import TelemetryRates
 
 SDK_RATES = (1, 5, 10, 20, 50)  # the freq= values the SDK's sub_* calls accept
@@ -133,9 +134,9 @@ SPECS: List[ParamSpec] = [
     ParamSpec('robot_serial', '', 'sdk: the robot to connect to, empty = the one found; '
               'sim: empty = SIM-<namespace>', _name(optional=True), read_only=True),
     ParamSpec('model_type', 'EP01', 'RobotStatus.model_type (EP01, GO1, ...)', _name(False)),
-    ParamSpec('history_depth', 1000, 'status/event/command_result kept for late-joining '
-              'subscribers (KEEP_LAST depth)', _between(1, 100000, ''), read_only=True,
-              int_range=(1, 100000)),
+    ParamSpec('history_depth', RECORD_HISTORY_DEPTH, 'status/event/command_result kept for '
+              'late-joining subscribers (KEEP_LAST depth; the logger\'s default too)',
+              _between(1, 100000, ''), read_only=True, int_range=(1, 100000)),
     ParamSpec('odom_rate', 20, 'odom publish rate, Hz', **_RATE),
     ParamSpec('imu_rate', 20, 'imu publish rate, Hz', **_RATE),
     ParamSpec('wheel_speeds_rate', 10, 'wheel_speeds publish rate, Hz', **_RATE),

@@ -1,7 +1,7 @@
 """Publishing what the database keeps: status, events and command results.
 
-All three are RELIABLE + TRANSIENT_LOCAL + KEEP_LAST(history_depth), so a logger
-that starts (or restarts) late still receives them, as far back as that depth.
+All three use robot_interfaces.qos.record_qos(history_depth), so a logger that starts
+(or restarts) late still receives them, as far back as that depth.
 """
 
 from __future__ import annotations
@@ -10,15 +10,9 @@ import math
 import uuid
 
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
-
-
-def record_qos(depth: int) -> QoSProfile:
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
-                      reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+from robot_interfaces.qos import record_qos
 
 
 class RobotReporter:

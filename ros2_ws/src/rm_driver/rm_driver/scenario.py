@@ -26,8 +26,8 @@ from rclpy.utilities import remove_ros_args
 from action_msgs.msg import GoalStatus
 from robot_interfaces.action import Move
 from robot_interfaces.msg import CommandResult, RobotStatus
+from robot_interfaces.qos import record_qos
 from robot_interfaces.srv import EndSession, StartSession
-from rm_driver.reporting import record_qos
 
 STEPS = 4
 

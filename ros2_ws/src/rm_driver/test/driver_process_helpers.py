@@ -13,7 +13,7 @@ from sensor_msgs.msg import BatteryState
 
 from robot_interfaces.action import Move
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
-from rm_driver.reporting import record_qos
+from robot_interfaces.qos import record_qos
 from tests.support.ros_client import RosTestClient, wait_until
 
 STARTUP_TIMEOUT = 20.0

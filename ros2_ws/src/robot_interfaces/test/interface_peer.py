@@ -10,12 +10,11 @@ import math
 import sys
 
 import rclpy
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus, WheelSpeeds
+from robot_interfaces.qos import record_qos
 from robot_interfaces.srv import StartSession
 
-QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                 durability=DurabilityPolicy.TRANSIENT_LOCAL)
+QOS = record_qos(10)
 TEXT = '충돌 발생 🤖 "quoted"; DROP TABLE Robots; --'
 
 
