@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, NamedTuple, Tuple, Type
 
 from db_logger.journal import Record
+from db_logger.publisher_losses import LossRow, parse_lost
 from db_logger.rows import (command_row, CommandRow, event_row, EventRow, sql_time, status_row,
                             StatusRow)
 from db_logger.telemetry import Sample
 from db_logger.telemetry_decoding import CdrError, parse_sample, status_sample, STREAM_OF_KIND
 
 KIND_STATUS, KIND_COMMAND, KIND_EVENT = 1, 2, 3
+KIND_LOSS = 8  # messages of a stream lost before receipt (publisher_losses.py)
 # the topic types the logger records, as the graph names them
 RECORDED_TOPIC_TYPES: Dict[str, int] = {
     'robot_interfaces/msg/RobotStatus': KIND_STATUS,
@@ -37,12 +39,15 @@ class Batch:
     commands: List[CommandRow] = field(default_factory=list)
     events: List[EventRow] = field(default_factory=list)
     samples: List[Sample] = field(default_factory=list)  # telemetry and every status
+    losses: List[LossRow] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.statuses) + len(self.commands) + len(self.events) + len(self.samples)
+        return (len(self.statuses) + len(self.commands) + len(self.events) + len(self.samples)
+                + len(self.losses))
 
     def serials(self) -> List[str]:
-        rows: Iterable = (*self.statuses, *self.commands, *self.events, *self.samples)
+        rows: Iterable = (*self.statuses, *self.commands, *self.events, *self.samples,
+                          *self.losses)
         return sorted({r.serial for r in rows})
 
 
@@ -140,6 +145,12 @@ def decode_records(records: List[Record]) -> Tuple[Batch, List[str], List[Tuple[
             try:
                 batch.samples.append(parse_sample(record.kind, record.payload, record.received))
             except CdrError as exc:
+                undecodable.append((record, f'does not decode: {exc}'))
+            continue
+        if record.kind == KIND_LOSS:
+            try:
+                batch.losses.append(parse_lost(record.payload, record.received))
+            except ValueError as exc:
                 undecodable.append((record, f'does not decode: {exc}'))
             continue
         if record.kind not in LAYOUTS:

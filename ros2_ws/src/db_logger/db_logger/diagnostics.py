@@ -6,6 +6,7 @@ from typing import Dict
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 
+from db_logger.publisher_losses import PublisherLosses
 from db_logger.writer import WriterStats
 
 BACKLOG_WARN = 10000  # journalled messages: above this the logger is catching up
@@ -72,4 +73,20 @@ def telemetry_status(name: str, record: str, streams: Dict[str, list],
         level, message = DiagnosticStatus.WARN, f'samples lost on the wire (worst {worst:.1%})'
     else:
         level, message = DiagnosticStatus.OK, f'{len(streams)} streams'
+    return DiagnosticStatus(level=level, name=name, message=message, values=values)
+
+
+def intake_status(name: str, losses: PublisherLosses) -> DiagnosticStatus:
+    """Messages lost before receipt since the logger started, per robot and stream."""
+    values = [KeyValue(key='lost_before_receipt', value=str(losses.total()))]
+    values += [KeyValue(key=f'{namespace}/{stream} lost', value=str(lost))
+               for (namespace, stream), lost in sorted(losses.totals.items())]
+    if losses.uncounted:
+        values.append(KeyValue(key='messages whose losses cannot be counted',
+                               value=str(losses.uncounted)))
+    if losses.total():
+        level = DiagnosticStatus.WARN
+        message = f'{losses.total()} messages lost before receipt'
+    else:
+        level, message = DiagnosticStatus.OK, 'nothing lost before receipt'
     return DiagnosticStatus(level=level, name=name, message=message, values=values)

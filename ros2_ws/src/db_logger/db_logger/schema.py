@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-REQUIRED_SCHEMA_VERSION = 2
-REQUIRED_MIGRATION = '002_telemetry.sql'
+REQUIRED_SCHEMA_VERSION = 3
+REQUIRED_MIGRATION = '003_intake_losses.sql'
 
 
 class SchemaTooOld(RuntimeError):

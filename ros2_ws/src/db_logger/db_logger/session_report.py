@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pymysql
 
@@ -69,7 +69,26 @@ def report(conn, session_id: int) -> str:
             parts.append(f'mysql> SELECT ... FROM {table} -- session {session_id}\n'
                          + format_table(columns_of(cur), rows))
     parts.append(telemetry_text(session_id, ended, telemetry_coverage(conn, session_id)))
+    parts.append(losses_text(session_id, intake_losses(conn, session_id)))
     return '\n\n'.join(parts)
+
+
+def intake_losses(conn, session_id: int) -> Dict[str, int]:
+    """stream -> messages of the session's robot lost before the logger received them."""
+    with conn.cursor() as cur:
+        cur.execute('SELECT stream, SUM(lost) FROM IntakeLosses WHERE session_id = %s '
+                    'GROUP BY stream ORDER BY stream', (session_id,))
+        return {stream: int(lost) for stream, lost in cur.fetchall()}
+
+
+def losses_text(session_id: int, losses: Dict[str, int]) -> str:
+    """Counted by the logger from gaps in each publisher's DDS sequence numbers: exact,
+    where the telemetry lines above estimate from each stream's rate."""
+    title = f'Lost before receipt -- session {session_id} (counted by the logger)'
+    if not losses:
+        return f'{title}\nnone'
+    lines = [f'{stream}: {lost}' for stream, lost in losses.items()]
+    return '\n'.join([title, *lines, f'total: {sum(losses.values())}'])
 
 
 def coverage_line(c: StreamCoverage) -> str:

@@ -45,6 +45,10 @@ _INSERT_EVENT = (
     'INSERT INTO EventLogs (msg_uuid, robot_id, session_id, event_type, message, stamp, '
     'received_at) VALUES (%s, %s, %s, %s, %s, %s, %s) '
     'ON DUPLICATE KEY UPDATE msg_uuid = msg_uuid')
+# the key is the robot, stream and time the gaps showed: a record replayed is a no-op
+_INSERT_LOSS = (
+    'INSERT INTO IntakeLosses (robot_id, stream, counted_at, session_id, lost) '
+    'VALUES (%s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE lost = lost')
 
 
 class LogStore(KeptConnection):
@@ -108,10 +112,15 @@ class LogStore(KeptConnection):
                     (r.msg_uuid, ids[r.serial], sessions(ids[r.serial], r.stamp),
                      r.event_type, r.message, r.stamp, r.received)
                     for r in batch.events])
+            if batch.losses:
+                cur.executemany(_INSERT_LOSS, [
+                    (ids[r.serial], r.stream, r.stamp, sessions_us(ids[r.serial], r.stamp),
+                     r.lost) for r in batch.losses])
             samples, committed = self.telemetry.write(cur, batch.samples, ids, sessions_us)
         self._conn.commit()
         committed()
-        return len(batch.statuses) + len(batch.commands) + len(batch.events) + samples
+        return (len(batch.statuses) + len(batch.commands) + len(batch.events) + samples
+                + len(batch.losses))
 
     def _rollback(self) -> None:
         try:
@@ -160,7 +169,7 @@ class LogStore(KeptConnection):
         The first takes the log rows' millisecond stamps, the second the samples'
         microsecond ones: each compares as text against session times of its precision.
         """
-        logged = [*batch.commands, *batch.events, *batch.samples]
+        logged = [*batch.commands, *batch.events, *batch.samples, *batch.losses]
         found = []
         if logged:
             robot_ids = sorted({ids[r.serial] for r in logged})

@@ -177,7 +177,8 @@ class BatchWriter:
         singles = ([Batch(statuses=[r]) for r in batch.statuses]
                    + [Batch(commands=[r]) for r in batch.commands]
                    + [Batch(events=[r]) for r in batch.events]
-                   + [Batch(samples=[r]) for r in batch.samples])
+                   + [Batch(samples=[r]) for r in batch.samples]
+                   + [Batch(losses=[r]) for r in batch.losses])
         for single in singles:
             try:
                 written += self.store.write(single)
@@ -194,7 +195,8 @@ class BatchWriter:
                     continue
                 except RowRejected as exc:
                     error = str(exc)
-            row = (single.statuses or single.commands or single.events or single.samples)[0]
+            row = (single.statuses or single.commands or single.events or single.samples
+                   or single.losses)[0]
             self._dead_letter({type(row).__name__: row._asdict()}, error)
         return written
 

@@ -279,7 +279,7 @@ def test_a_schema_older_than_needed_stops_the_logger_naming_the_migration(
     logger = start_logger(empty_db)
     assert wait_until(lambda: not logger.alive(), 20.0), logger.output()
     assert logger.popen.returncode != 0
-    assert 'up to 002_telemetry.sql' in logger.output()
+    assert 'up to 003_intake_losses.sql' in logger.output()
 
 
 def test_bad_parameters_stop_the_logger_with_one_clear_line(fresh_db, start_logger):

@@ -31,16 +31,17 @@ def test_migrations_apply_and_reapply_is_a_noop(empty_db):
     assert first.returncode == 0, first.stderr
     assert 'applied 001_initial_schema.sql' in first.stdout
     assert 'applied 002_telemetry.sql' in first.stdout
+    assert 'applied 003_intake_losses.sql' in first.stdout
     tables = {r[0] for r in empty_db.query('SHOW TABLES')}
     assert {'Users', 'Robots', 'Sessions', 'EventLogs', 'CommandLogs', 'OdomSamples',
             'ImuSamples', 'WheelSamples', 'BatterySamples', 'StatusSamples',
-            'TelemetryCoverage', 'schema_migrations'} <= tables
-    assert version(empty_db) == 2
+            'TelemetryCoverage', 'IntakeLosses', 'schema_migrations'} <= tables
+    assert version(empty_db) == 3
 
     second = run_migrate(empty_db)
     assert second.returncode == 0, second.stderr
     assert '(0 applied)' in second.stdout
-    assert empty_db.query('SELECT COUNT(*) FROM schema_migrations')[0][0] == 2
+    assert empty_db.query('SELECT COUNT(*) FROM schema_migrations')[0][0] == 3
 
 
 def test_sql_files_applied_by_hand_equal_the_tool(empty_db, fresh_db):
@@ -58,7 +59,7 @@ def test_sql_files_applied_by_hand_equal_the_tool(empty_db, fresh_db):
                         'ORDER BY table_name, ordinal_position')
         return rows
     assert schema(empty_db) == schema(fresh_db)
-    assert version(empty_db) == version(fresh_db) == 2
+    assert version(empty_db) == version(fresh_db) == 3
 
 
 def test_session_for_unknown_user_is_rejected_by_foreign_key(fresh_db):
@@ -194,7 +195,7 @@ def test_migrator_reports_pending_versions(empty_db):
     try:
         migrator = Migrator(conn, Path(SQL_DIR))
         assert migrator.current_version() == 0
-        assert [m.version for m in migrator.pending()] == [1, 2]
+        assert [m.version for m in migrator.pending()] == [1, 2, 3]
         migrator.apply_pending()
         assert migrator.pending() == []
     finally:

@@ -58,9 +58,10 @@ def telemetry_section(db, session_id: int) -> list:
                              '--database', db.name], env=ros_env(),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    section = result.stdout.split('\n\n')[-1].strip().split('\n')
-    assert section[0].startswith(f'Telemetry -- session {session_id} '), result.stdout
-    return section
+    sections = [part.strip().split('\n') for part in result.stdout.split('\n\n')]
+    titled = [s for s in sections if s[0].startswith(f'Telemetry -- session {session_id} ')]
+    assert len(titled) == 1, result.stdout
+    return titled[0]
 
 
 def test_losses_rate_limits_and_silent_streams_are_each_said(fresh_db):

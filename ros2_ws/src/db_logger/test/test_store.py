@@ -9,6 +9,7 @@ from db_logger.rows import CommandRow, EventRow, sql_time, StatusRow
 from db_logger.sessions import SessionStore
 from db_logger.migrate import split_statements
 from db_logger.decoding import Batch
+from db_logger.publisher_losses import LossRow
 from db_logger.schema import SchemaTooOld
 from db_logger.store import LogStore
 from tests.support.fixtures import SQL_DIR
@@ -28,6 +29,11 @@ def text_at(seconds: float) -> str:
 
 def status(serial='SN1', state='Idle', t=0.0, battery=80.0):
     return StatusRow(serial, 'EP01', state, '192.0.2.7', battery, text_at(t), text_at(t + 0.01))
+
+
+def text_us(seconds: float) -> str:
+    """at(seconds) as DATETIME(6) text, as loss rows hold times."""
+    return at(seconds).isoformat(' ', 'microseconds')
 
 
 def command(uuid, serial='SN1', t=0.0, payload='{"x": 1.0}'):
@@ -101,6 +107,21 @@ def test_a_message_delivered_twice_is_one_row(store, fresh_db):
     assert fresh_db.query('SELECT COUNT(*) FROM EventLogs')[0][0] == 1
 
 
+def test_losses_land_in_their_session_once_however_often_replayed(store, sessions, fresh_db):
+    store.write(Batch(statuses=[status(t=0)]))
+    started = sessions.start('test_admin', 'SN1', '', lambda: at(10))
+    assert started.success, started.message
+    losses = [LossRow('SN1', 'command_result', text_us(9), 3),
+              LossRow('SN1', 'command_result', text_us(11), 5),
+              LossRow('SN1', 'odom', text_us(11), 7)]
+    store.write(Batch(losses=losses))
+    store.write(Batch(losses=losses[1:]))  # a journal replayed after a crash
+    assert fresh_db.query('SELECT stream, session_id, lost FROM IntakeLosses '
+                          'ORDER BY counted_at, stream') == [
+        ('command_result', None, 3), ('command_result', started.session_id, 5),
+        ('odom', started.session_id, 7)]
+
+
 def test_logs_of_a_robot_that_never_reported_are_kept(store, fresh_db):
     store.write(Batch(commands=[command('c1', serial='GHOST')]))
     assert fresh_db.query("SELECT model_type, status, status_stamp FROM Robots "
@@ -114,21 +135,22 @@ def test_logs_of_a_robot_that_never_reported_are_kept(store, fresh_db):
 
 def test_a_schema_older_than_needed_is_refused(empty_db):
     store = LogStore(empty_db.config())
-    with pytest.raises(SchemaTooOld, match='after version 0 up to 002_telemetry.sql'):
+    with pytest.raises(SchemaTooOld, match='after version 0 up to 003_intake_losses.sql'):
         store.open()
     assert not store.connected
 
 
-def test_a_schema_without_the_telemetry_tables_is_refused(empty_db):
+def test_a_schema_without_the_intake_loss_table_is_refused(empty_db):
     conn = empty_db.connect(migrator=True)
     try:
         with conn.cursor() as cur:
-            for statement in split_statements((SQL_DIR / '001_initial_schema.sql').read_text()):
-                cur.execute(statement)
+            for name in ('001_initial_schema.sql', '002_telemetry.sql'):
+                for statement in split_statements((SQL_DIR / name).read_text()):
+                    cur.execute(statement)
     finally:
         conn.close()
     store = LogStore(empty_db.config())
-    with pytest.raises(SchemaTooOld, match='at version 1, .* up to 002_telemetry.sql'):
+    with pytest.raises(SchemaTooOld, match='at version 2, .* up to 003_intake_losses.sql'):
         store.open()
 
 
