@@ -151,7 +151,7 @@ class Intake:
                 data, info = taken
                 received = time.time()
                 self.losses.observe(reader.namespace, reader.stream, self._publisher(reader, info),
-                                    info['publication_sequence_number'], received)
+                                    info.get('publication_sequence_number'), received)
                 reader.accept(data, received)
 
     def _publisher(self, reader: _Reader, info: dict):
