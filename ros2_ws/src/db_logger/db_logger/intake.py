@@ -76,8 +76,8 @@ class Intake:
         self._serials: Dict[str, bytes] = {}
         self._held: Dict[str, Deque[Tuple[int, bytes, float]]] = {}
         self._unfiled: Dict[Tuple[str, str], list] = {}  # losses of robots not identified
-        self._by_topic = False  # publishers known by topic: rclpy gives no gid
-        self._shared: Set[str] = set()  # then: topics with more than one publisher
+        # where rclpy gives no gid: topics with more than one publisher (not counted)
+        self._shared: Set[str] = set()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name='db_logger_intake', daemon=True)
         self._thread.start()
@@ -105,9 +105,7 @@ class Intake:
                     if self._discover():
                         held.close()
                         wait_set = None
-                    if self._by_topic:
-                        self._shared = {r.topic for r in self._readers.values()
-                                        if self.node.count_publishers(r.topic) > 1}
+                    self._unshare()
                 if now >= next_report:
                     next_report = now + LOSS_REPORT_S
                     self._report_losses()
@@ -150,18 +148,33 @@ class Intake:
                     break
                 data, info = taken
                 received = time.time()
-                self.losses.observe(reader.namespace, reader.stream, self._publisher(reader, info),
-                                    info.get('publication_sequence_number'), received)
+                number = info.get('publication_sequence_number')
+                self.losses.observe(reader.namespace, reader.stream,
+                                    self._publisher(reader.topic, info, number), number,
+                                    received)
                 reader.accept(data, received)
 
-    def _publisher(self, reader: _Reader, info: dict):
-        """Who sent a message: its gid, or where rclpy gives none (Jazzy), its topic while
-        the topic has one publisher (None: losses not countable)."""
+    def _publisher(self, topic: str, info: dict, number: Optional[int]):
+        """Who sent a message: its gid; where rclpy gives none (Jazzy), its topic while the
+        topic has one publisher; None when not known (its losses are not counted)."""
         gid = info.get('publisher_gid')
         if gid:
             return gid['data']
-        self._by_topic = True
-        return None if reader.topic in self._shared else reader.topic
+        if topic in self._shared:
+            return None
+        last = self.losses.last(topic)
+        # a number that goes back: a restarted publisher, or a second one beside it
+        if (last is not None and number is not None and number <= last
+                and self.node.count_publishers(topic) > 1):
+            self._shared.add(topic)
+            return None
+        return topic
+
+    def _unshare(self) -> None:
+        """Count a topic again once it has one publisher, from that one's next number."""
+        for topic in [t for t in self._shared if self.node.count_publishers(t) <= 1]:
+            self._shared.discard(topic)
+            self.losses.forget(topic)
 
     # -- what to record ---------------------------------------------------------------
 

@@ -63,6 +63,14 @@ class PublisherLosses:
         else:
             pending[0] += gap
 
+    def last(self, publisher: Hashable) -> Optional[int]:
+        """The last sequence number received from publisher (None: none yet)."""
+        return self._last.get(publisher)
+
+    def forget(self, publisher: Hashable) -> None:
+        """Start publisher's count again at its next sample."""
+        self._last.pop(publisher, None)
+
     def take(self) -> List[Lost]:
         """What was lost since the last call, per stream (then cleared)."""
         taken = [Lost(ns, stream, lost, at) for (ns, stream), (lost, at) in
