@@ -27,8 +27,8 @@ PARAMETERS = {
     'db.password_file': ('', _STRING, 'file holding the password; empty: $ROBOT_DB_PASSWORD',
                          None),
     'batch_size': (500, _INT, 'rows per transaction at most', (1, 10000)),
-    'flush_interval': (0.02, _DOUBLE, 's between the writer\'s looks for new messages when '
-                       'idle: the longest a message waits before its commit starts',
+    'flush_interval': (0.02, _DOUBLE, 's from one commit to the next unless a batch is '
+                       'full: the longest a message waits before its commit starts',
                        (0.005, 5.0)),
     'journal_dir': ('', _STRING, 'durable journal directory; empty: $ROS_HOME/db_logger', None),
     'discovery_period': (1.0, _DOUBLE, 's between graph scans for robot topics', (0.1, 60.0)),

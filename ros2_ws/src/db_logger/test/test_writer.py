@@ -76,6 +76,26 @@ def test_the_journal_is_committed_in_order_then_acknowledged(fresh_db, tmp_path)
     assert again.stats.rows_committed == 0
 
 
+def test_a_steady_stream_commits_once_per_flush_interval_in_fuller_batches(fresh_db, tmp_path):
+    # a commit costs the writer and the server as much as tens of rows: a stream that never
+    # fills a batch must not be committed a few rows at a time as fast as commits return
+    journal = Journal(tmp_path / 'journal')
+    writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
+                         LogStore(fresh_db.config()), decode_records, Recorder(),
+                         batch_size=500, flush_interval=0.1)
+    writer.start()
+    began = time.monotonic()
+    for i in range(300):  # about 0.6 s at one row per 2 ms: never a full batch
+        journal.append(KIND_COMMAND, command_bytes(str(uuid.uuid4()), i), RECEIVED)
+        time.sleep(0.002)
+    assert wait_until(lambda: journal.acked == journal.last_seq, 15)
+    elapsed = time.monotonic() - began
+    writer.stop()
+    assert fresh_db.query('SELECT COUNT(*) FROM CommandLogs')[0][0] == 300
+    assert writer.stats.batches_committed <= elapsed / 0.1 + 2, (
+        writer.stats.batches_committed, elapsed)
+
+
 def test_a_row_the_database_refuses_is_set_aside_and_the_rows_behind_it_land(
         fresh_db, tmp_path):
     journal = Journal(tmp_path / 'journal')
