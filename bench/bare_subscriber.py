@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference (a): a bare rclpy subscriber that only counts CommandResult messages.
 
-Same QoS as the logger (RELIABLE, TRANSIENT_LOCAL, KEEP_LAST depth), on the fastest
+Same QoS as the logger (robot_interfaces.qos.record_qos(depth)), on the fastest
 executor rclpy offers here: rclpy.experimental.EventsExecutor when importable (Jazzy
 and newer), else SingleThreadedExecutor; it says which in its "ready" event.
 The callback only counts and notes the arrival time, so what it reaches is the
@@ -29,15 +29,14 @@ def emit(**event) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--topics', nargs='+', required=True, help='fully qualified topic names')
-    ap.add_argument('--depth', type=int, default=1000)
+    ap.add_argument('--depth', type=int, help='KEEP_LAST depth (default: the record QoS\'s)')
     ap.add_argument('--executor', choices=['auto', 'events', 'single'], default='auto')
     args = ap.parse_args(argv)
 
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile,
-                           ReliabilityPolicy)
     from robot_interfaces.msg import CommandResult
+    from robot_interfaces.qos import record_qos
 
     executor_cls, executor_name = SingleThreadedExecutor, 'SingleThreadedExecutor'
     if args.executor in ('auto', 'events'):
@@ -50,9 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rclpy.init(args=None)
     node = rclpy.create_node('bench_bare_subscriber')
-    qos = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                     history=HistoryPolicy.KEEP_LAST, depth=args.depth)
+    qos = record_qos() if args.depth is None else record_qos(args.depth)
     counters: dict[str, list] = {}
     subs = []
     for topic in args.topics:

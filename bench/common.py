@@ -196,8 +196,9 @@ def _vm_hwm_kib(pid: int) -> int:
 class ProcessMeter:
     """CPU time and memory of one process (and its children), sampled in a thread.
 
-    window(): CPU% (100 = one core) between two marks, peak and mean RSS in the
-    window; peak_rss_mib(): kernel's VmHWM (peak resident set over its life).
+    window(): CPU% (100 = one core) between two marks, the CPU seconds of the process
+    itself and of its children apart, peak and mean RSS in the window;
+    peak_rss_mib(): kernel's VmHWM (peak resident set over its life).
     """
 
     def __init__(self, pid: int, interval: float = 0.25):
@@ -206,7 +207,8 @@ class ProcessMeter:
         self.pid = pid
         self.proc = psutil.Process(pid)
         self.interval = interval
-        self._samples: list[tuple[float, float, int]] = []   # (monotonic, cpu s, rss B)
+        # (monotonic, cpu s of the tree, rss B, cpu s of the process itself)
+        self._samples: list[tuple[float, float, int, float]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -221,21 +223,23 @@ class ProcessMeter:
             pass
         return procs
 
-    def sample(self) -> tuple[float, float, int] | None:
-        cpu = 0.0
+    def sample(self) -> tuple[float, float, int, float] | None:
+        cpu = own = 0.0
         rss = 0
         alive = False
         for p in self._tree():
             try:
                 t = p.cpu_times()
                 cpu += t.user + t.system
+                if p.pid == self.pid:
+                    own = t.user + t.system
                 rss += p.memory_info().rss
                 alive = True
             except self._psutil.Error:
                 continue
         if not alive:
             return None
-        s = (time.monotonic(), cpu, rss)
+        s = (time.monotonic(), cpu, rss, own)
         with self._lock:
             self._samples.append(s)
         return s
@@ -257,9 +261,12 @@ class ProcessMeter:
                     'samples': len(inside)}
         wall = inside[-1][0] - inside[0][0]
         cpu = inside[-1][1] - inside[0][1]
+        own = inside[-1][3] - inside[0][3]
         rss = [s[2] for s in inside]
         return {'cpu_percent': round(100.0 * cpu / wall, 1) if wall > 0 else None,
-                'cpu_seconds': round(cpu, 2), 'wall_seconds': round(wall, 2),
+                'cpu_seconds': round(cpu, 3), 'wall_seconds': round(wall, 2),
+                # the process apart from its children (the logger node and its writer)
+                'cpu_seconds_self': round(own, 3), 'cpu_seconds_children': round(cpu - own, 3),
                 'rss_peak_mib': round(max(rss) / 2**20, 1),
                 'rss_mean_mib': round(sum(rss) / len(rss) / 2**20, 1),
                 'samples': len(inside)}

@@ -113,7 +113,7 @@ class DriverWatcher:
         from nav_msgs.msg import Odometry
         from sensor_msgs.msg import BatteryState, Imu
         from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus, WheelSpeeds
-        from rm_driver.reporting import record_qos
+        from robot_interfaces.qos import record_qos
 
         self.counts: Dict[str, int] = {}
         self.results: List = []

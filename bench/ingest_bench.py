@@ -4,8 +4,9 @@
 Starts a private MariaDB (own data directory under .local/bench/) and the logger,
 drives CommandResult messages from several publisher processes (bench/publisher.py)
 and measures, per scenario: rows committed per second, publish-to-commit latency
-p50/p99 (CommandLogs.created_at - stamp), lost and duplicated rows, the logger's
-CPU and memory. In the same run, on the same machine:
+p50/p99 (CommandLogs.created_at - stamp), lost and duplicated rows beside the losses
+the logger itself counted before receipt (IntakeLosses), the logger's CPU and memory
+and its CPU per message (node, writer, MariaDB). In the same run, on the same machine:
   (a) a bare rclpy subscriber that only counts the same messages, on the fastest
       executor rclpy offers (bench/bare_subscriber.py) -- the ceiling;
   (b) a copy of the manual's Flask /robot/log server (bench/flask_baseline/), a new
@@ -49,7 +50,8 @@ from common import (REPO_ROOT, JsonLineProcess, ProcessMeter, SystemMeter,  # no
 sys.path.insert(0, str(REPO_ROOT / 'scripts'))
 from private_mariadb import MIGRATION_USER, PrivateMariaDB  # noqa: E402
 
-INSTALL = REPO_ROOT / 'ros2_ws' / 'install'
+# this distro's colcon install (scripts/env.sh says which), else Kilted's
+INSTALL = Path(os.environ.get('ROBOT_DB_INSTALL') or REPO_ROOT / 'ros2_ws' / 'install')
 LOGGER_EXE = INSTALL / 'db_logger' / 'lib' / 'db_logger' / 'db_logger'
 MIGRATE_EXE = INSTALL / 'db_logger' / 'lib' / 'db_logger' / 'migrate'
 DRIVER_EXE = INSTALL / 'rm_driver' / 'lib' / 'rm_driver' / 'rm_driver'
@@ -86,6 +88,10 @@ class Db:
             cur.execute(sql, args)
             return cur.fetchall()
 
+    def commits(self) -> int:
+        """COMMIT statements the server ran so far (the writer commits each batch)."""
+        return int(self.rows("SHOW GLOBAL STATUS LIKE 'Com_commit'")[0][1])
+
     def count_prefix(self, prefix: str) -> int:
         return int(self.scalar('SELECT COUNT(*) FROM CommandLogs WHERE msg_uuid LIKE %s',
                                (prefix + '%',)))
@@ -106,6 +112,9 @@ class Db:
 
 class Bench:
     last_missing: dict = {}
+    # True while other robots' records share the journal: the commands' own
+    # received_by_logger (and the loss check that needs it) is then unknown
+    journal_shared = False
 
     def __init__(self, args):
         self.args = args
@@ -357,9 +366,29 @@ class Bench:
             last = now
         return last
 
+    def logger_losses(self) -> tuple[int, int]:
+        """(messages of our robots' command_result the logger counted as lost before
+        receipt, IntakeLosses rows of every robot): the table's totals so far."""
+        marks = ','.join(['%s'] * len(self.serials))
+        lost = self.db.scalar(
+            'SELECT COALESCE(SUM(l.lost), 0) FROM IntakeLosses l JOIN Robots r USING '
+            f"(robot_id) WHERE l.stream = 'command_result' AND r.serial IN ({marks})",
+            tuple(self.serials))
+        return int(lost), int(self.db.scalar('SELECT COUNT(*) FROM IntakeLosses'))
+
+    def losses_settled(self) -> tuple[int, int]:
+        """logger_losses() once the intake's last report can have been stored: it journals
+        one per robot and stream at most once a second (intake.LOSS_REPORT_S)."""
+        from db_logger.intake import LOSS_REPORT_S
+        time.sleep(LOSS_REPORT_S + 0.3)
+        self.journal_settled()
+        return self.logger_losses()
+
     def ours_scenario(self, pubs, meter, rate_total: float, per_pub: int, label: str) -> dict:
         scenario = self.next_scenario()
         prefix = id_prefix(self.tag, scenario)
+        losses0 = self.logger_losses()
+        commits0 = self.db.commits()
         acked0 = self.journal_acked()
         m0 = meter.mark()
         s0 = self.sys.mark()
@@ -376,9 +405,20 @@ class Bench:
         out = dict(pub, label=label, sink='db_logger', rows=len(rows),
                    distinct=len({r[0] for r in rows}), lost=lost, duplicated=dup,
                    unexpected=unexpected, drain_wait_s=round(waited, 2))
-        # where a loss happened: before the node took the message (DDS), or after
-        out['received_by_logger'] = self.journal_settled() - acked0
+        # where a loss happened: before the node took the message (DDS), or after; the
+        # journal also holds the logger's loss records, one per IntakeLosses row
+        losses1 = self.losses_settled()
+        # transactions: a fixed cost each, for the writer and the server alike
+        out['db_commits'] = self.db.commits() - commits0
+        out['loss_records'] = losses1[1] - losses0[1]
+        out['received_by_logger'] = self.journal_settled() - acked0 - out['loss_records']
         out['lost_after_receipt'] = out['received_by_logger'] - out['distinct']
+        # what the logger itself counted (IntakeLosses) against what the ids say
+        out['lost_counted_by_logger'] = losses1[0] - losses0[0]
+        out['loss_count_agrees'] = None if self.journal_shared else (
+            out['lost'] - out['lost_after_receipt'] == out['lost_counted_by_logger'])
+        if self.journal_shared:
+            out['received_by_logger_includes_other_robots'] = True
         if lost:
             out['missing_seq_ranges'] = Bench.last_missing
         if rows:
@@ -400,6 +440,10 @@ class Bench:
         out['machine'] = self.sys.window(s0, s1)
         if self.db_meter:
             out['mariadbd'] = self.db_meter.window(db_m0, db_m1)
+        out['cpu_us_per_msg'] = cpu_us_per_msg(out['distinct'], {
+            'node': out['logger'].get('cpu_seconds_self'),
+            'writer': out['logger'].get('cpu_seconds_children'),
+            'mariadb': (out.get('mariadbd') or {}).get('cpu_seconds')})
         self.judge(out, rate_total)
         log(self.describe(out))
         return out
@@ -422,7 +466,13 @@ class Bench:
                 f'rate {o["rate"]}/s, lost {o["lost"]}, dup {o["duplicated"]}, retries '
                 f'{o["publish_retries"]}{lat_s}' + (f', cpu {cpu}%' if cpu is not None else '')
                 + (f', received by the logger {o["received_by_logger"]} (lost after: '
-                   f'{o["lost_after_receipt"]})' if 'received_by_logger' in o else '')
+                   f'{o["lost_after_receipt"]}), lost before receipt as the logger counted: '
+                   f'{o["lost_counted_by_logger"]}'
+                   + {True: '', False: ' DISAGREES', None: ' (not checked)'}[
+                       o['loss_count_agrees']]
+                   if 'received_by_logger' in o else '')
+                + (', cpu us/msg ' + ' '.join(f'{k} {v}' for k, v in o['cpu_us_per_msg'].items())
+                   if o.get('cpu_us_per_msg') else '')
                 + f', others {o.get("machine", {}).get("others_cores")} cores'
                 + (' [threads ' + ', '.join(
                     f'{"main" if t["main"] else t["name"] + ":" + str(t["tid"])} '
@@ -597,6 +647,7 @@ class Bench:
         out['last_receive_after_last_publish_s'] = round(t_end - pub['t_last'], 3)
         out['process'] = meter.window(m0, m1)
         out['process_threads'] = threads
+        out['cpu_us_per_msg'] = cpu_us_per_msg(n, {'bare': out['process'].get('cpu_seconds')})
         out['machine'] = self.sys.window(s0, s1)
         self.judge(out, rate_total)
         log(self.describe(out))
@@ -816,6 +867,11 @@ class Bench:
             ([bare['flat_out']] if bare.get('flat_out') else [])
         s['lost_total_ours'] = sum(x['lost'] for x in runs)
         s['lost_after_receipt_ours'] = sum(x.get('lost_after_receipt', 0) for x in runs)
+        s['lost_counted_by_logger_ours'] = sum(x.get('lost_counted_by_logger', 0) for x in runs)
+        s['loss_count_disagrees'] = [
+            f'{x["label"]}: lost {x["lost"]} - after receipt {x["lost_after_receipt"]} != '
+            f'counted by the logger {x["lost_counted_by_logger"]}'
+            for x in runs if x.get('loss_count_agrees') is False]
         s['dup_total_ours'] = sum(x['duplicated'] for x in runs)
         variants = [flask.get(v) or {} for v in ('as_installed', 'ssl_off')]
         s['lost_total_flask'] = sum(v.get('lost', 0) for v in variants)
@@ -832,6 +888,8 @@ class Bench:
             and s['p99_ms_at_1000'] < 250,
             '0 lost, 0 dup in every ours run (paced and flat out)': bool(runs)
             and s['lost_total_ours'] == 0 and s['dup_total_ours'] == 0,
+            'the logger\'s loss count agrees with the ids in every ours run': bool(runs)
+            and not s['loss_count_disagrees'],
         }
         paced = [x for x in runs if x is not ours.get('flat_out')]
         s['lost_paced_ours'] = sum(x['lost'] for x in paced)
@@ -856,6 +914,54 @@ class Bench:
 # ---------------------------------------------------------------------------------
 # report
 # ---------------------------------------------------------------------------------
+
+def cpu_us_per_msg(messages: int, cpu_seconds: dict) -> dict:
+    """CPU microseconds per message stored (or received) of each part, and of all of
+    them as 'whole' when there are several; None where a part was not measured."""
+    if not messages or any(v is None for v in cpu_seconds.values()):
+        return {}
+    out = {k: round(v * 1e6 / messages, 1) for k, v in cpu_seconds.items()}
+    if len(out) > 1:
+        out['whole'] = round(sum(cpu_seconds.values()) * 1e6 / messages, 1)
+    return out
+
+
+def logger_lost(x: dict) -> str:
+    """The logger's own count of the run's losses before receipt; '!' where it
+    disagrees with the benchmark's (lost - lost after receipt)."""
+    if 'lost_counted_by_logger' not in x:
+        return '-'
+    return fmt(x['lost_counted_by_logger']) + {True: '', False: '!', None: '?'}[
+        x['loss_count_agrees']]
+
+
+def cpu_table(ours: dict, bare: dict) -> list[str]:
+    """CPU per message of the whole logger beside the bare subscriber's, per offered
+    rate both ran (paced and ladder steps, the first run of each rate)."""
+    def by_rate(res):
+        runs = {}
+        for x in res.get('paced', []) + res.get('ladder', []):
+            if x.get('cpu_us_per_msg'):
+                runs.setdefault(x['offered_rate'], x)
+        return runs
+    o, b = by_rate(ours), by_rate(bare)
+    rates = sorted(set(o) & set(b))
+    if not rates:
+        return []
+    head = (f'{"offered/s":>9} {"stored":>7} {"commits":>7} {"node":>7} {"writer":>7} '
+            f'{"mariadb":>7} {"whole":>7} {"recvd":>7} {"bare":>7} {"whole/bare":>10}')
+    out = ['CPU PER MESSAGE (us of CPU, user+system, per message stored / received; '
+           'same offered rate and publishers)', head, '-' * len(head)]
+    for rate in rates:
+        c, cb = o[rate]['cpu_us_per_msg'], b[rate]['cpu_us_per_msg']
+        out.append(f'{fmt(rate):>9} {fmt(o[rate]["distinct"]):>7} '
+                   f'{fmt(o[rate].get("db_commits")):>7} {fmt(c["node"]):>7} '
+                   f'{fmt(c["writer"]):>7} {fmt(c["mariadb"]):>7} {fmt(c["whole"]):>7} '
+                   f'{fmt(b[rate]["rows"]):>7} {fmt(cb["bare"]):>7} '
+                   f'{ratio_s(c["whole"] / cb["bare"] if cb["bare"] else None):>10}')
+    return out + ['whole = node + writer + mariadb; commits = COMMITs the server ran in '
+                  'the scenario; target whole/bare <= 1.5', '']
+
 
 def runq_wait(x: dict) -> float | None:
     threads = x.get('logger_threads') or x.get('process_threads')
@@ -884,8 +990,9 @@ def report(r: dict) -> str:
            f'{r["machine"]["cpus"]} CPUs  MariaDB {r.get("mariadb_version", "?")}  '
            f'publishers {r["args"]["publishers"]}  nice {r["args"].get("nice", 0)}', '=' * 100]
     head = (f'{"sink":<9} {"scenario":<20} {"offered/s":>9} {"published":>9} {"pub/s":>8} '
-            f'{"delivered":>9} {"rate/s":>8} {"lost":>5} {"dup":>4} {"p50 ms":>7} {"p99 ms":>7} '
-            f'{"cpu%":>6} {"rqw%":>5} {"rss MiB":>7} {"othr":>5} {"ok":>4}')
+            f'{"delivered":>9} {"rate/s":>8} {"lost":>5} {"aftr":>5} {"lgr":>5} {"dup":>4} '
+            f'{"p50 ms":>7} {"p99 ms":>7} {"cpu%":>6} {"rqw%":>5} {"rss MiB":>7} {"othr":>5} '
+            f'{"ok":>4}')
     out += [head, '-' * len(head)]
     for sink, res in (('db_logger', ours), ('bare (a)', bare)):
         runs = res.get('paced', []) + res.get('ladder', []) + \
@@ -897,7 +1004,9 @@ def report(r: dict) -> str:
                 ('0-loss' if x['zero_loss'] else 'LOSS')
             out.append(f'{sink:<9} {x["label"]:<20} {fmt(x["offered_rate"]):>9} '
                        f'{fmt(x["published"]):>9} {fmt(x["publish_rate"]):>8} {fmt(x["rows"]):>9} '
-                       f'{fmt(x["rate"]):>8} {fmt(x["lost"]):>5} {fmt(x["duplicated"]):>4} '
+                       f'{fmt(x["rate"]):>8} {fmt(x["lost"]):>5} '
+                       f'{fmt(x.get("lost_after_receipt")):>5} {logger_lost(x):>5} '
+                       f'{fmt(x["duplicated"]):>4} '
                        f'{fmt(lat.get("p50")):>7} {fmt(lat.get("p99")):>7} '
                        f'{fmt(proc.get("cpu_percent")):>6} {fmt(runq_wait(x)):>5} '
                        f'{fmt(proc.get("rss_peak_mib")):>7} '
@@ -908,7 +1017,8 @@ def report(r: dict) -> str:
             lat = x.get('latency_ms') or {}
             out.append(f'{"flask (b)":<9} {v + " c=" + str(x["concurrency"]):<20} {"-":>9} '
                        f'{fmt(x["sent"]):>9} {"-":>8} {fmt(x["rows"]):>9} {fmt(x["rate"]):>8} '
-                       f'{fmt(x["lost"]):>5} {fmt(x["duplicated"]):>4} {fmt(lat.get("p50")):>7} '
+                       f'{fmt(x["lost"]):>5} {"-":>5} {"-":>5} {fmt(x["duplicated"]):>4} '
+                       f'{fmt(lat.get("p50")):>7} '
                        f'{fmt(lat.get("p99")):>7} '
                        f'{fmt(x["server"].get("cpu_percent")):>6} {"-":>5} '
                        f'{fmt(x["server"].get("rss_peak_mib")):>7} '
@@ -916,6 +1026,9 @@ def report(r: dict) -> str:
                        f'{"ok" if not x["lost"] and not x["duplicated"] else "LOSS":>4}')
     out += ['', 'rate/s = delivered / (last commit or receive - first publish); p50/p99 = '
             'created_at - stamp per row (publish to the INSERT of its batch);',
+            'lost = published ids not stored; aftr = of them lost after the logger received '
+            'them; lgr = lost before receipt as the logger counted them (IntakeLosses), '
+            '"!" = lost - aftr != lgr;',
             'cpu% = 100 per core, of the logger / bare subscriber / Flask server over the '
             'scenario; rqw% = its threads\' time runnable but waiting for a CPU;',
             'othr = cores used meanwhile by processes that are not this benchmark\'s (the '
@@ -923,6 +1036,7 @@ def report(r: dict) -> str:
     if s.get('contaminated'):
         out += [f'NOTE: other processes used > {r["args"]["others_max"]} cores during: '
                 + ', '.join(s['contaminated']) + ' -- those figures are low bounds', '']
+    out += cpu_table(ours, bare)
     out.append(f'bare subscriber executor: {bare.get("executor", "-")}; PyMySQL '
                f'{flask.get("pymysql_version", "-")}')
     out.append(f'logger: idle cpu {fmt((ours.get("idle") or {}).get("cpu_percent"))}%, '
@@ -951,7 +1065,10 @@ def report(r: dict) -> str:
             f'{(s.get("lost_flat_out") or {}).get("bare")} lost); '
             f'flask: {s.get("lost_total_flask")}/{s.get("dup_total_flask")}',
             f'  ours, every run: {s.get("lost_after_receipt_ours")} messages lost after the '
-            'logger received them (the rest never reached it: DDS)']
+            'logger received them (the rest never reached it: DDS); the logger counted '
+            f'{s.get("lost_counted_by_logger_ours")} lost before receipt',
+            '  loss counts: ' + ('; '.join(s.get('loss_count_disagrees') or [])
+                                 or 'the logger\'s agree with the ids\' in every run')]
     if lab.get('processes'):
         out += ['', f'LAB LOAD ({lab["robots"]} sim robots, {lab["duration_s"]:.0f} s): '
                 f'rows/s {lab.get("rows_per_s")}']

@@ -2,8 +2,8 @@
 """One benchmark publisher process: a fake robot publishing CommandResult messages.
 
 Driven by the harness over JSON lines (stdin commands, stdout events):
-  start-up    creates <ns>/command_result and <ns>/status (RELIABLE, TRANSIENT_LOCAL,
-              KEEP_LAST depth), publishes one RobotStatus (so the logger knows the
+  start-up    creates <ns>/command_result and <ns>/status (robot_interfaces.qos.record_qos
+              with --depth), publishes one RobotStatus (so the logger knows the
               robot), waits until `--expect-subs` readers matched command_result,
               then prints {"event": "ready", ...}
   {"cmd": "run", "scenario": k, "count": n, "rate": r, "t0": wall}
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--namespace', required=True, help='e.g. /bench_p0')
     ap.add_argument('--serial', required=True, help='robot_serial of this fake robot')
     ap.add_argument('--tag', required=True, help='run tag, 8 hex digits')
-    ap.add_argument('--depth', type=int, default=1000)
+    ap.add_argument('--depth', type=int, help='KEEP_LAST depth (default: the record QoS\'s)')
     ap.add_argument('--expect-subs', type=int, default=1)
     ap.add_argument('--match-timeout', type=float, default=30.0)
     ap.add_argument('--ack-timeout', type=float, default=30.0)
@@ -52,15 +52,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import rclpy
     from rclpy.duration import Duration
-    from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile,
-                           ReliabilityPolicy)
     from robot_interfaces.msg import CommandResult, RobotStatus
+    from robot_interfaces.qos import record_qos
 
     rclpy.init(args=None)
     node = rclpy.create_node(f'bench_pub_{args.index}', namespace=args.namespace)
-    qos = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
-                     durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                     history=HistoryPolicy.KEEP_LAST, depth=args.depth)
+    qos = record_qos() if args.depth is None else record_qos(args.depth)
     pub = node.create_publisher(CommandResult, 'command_result', qos)
     status_pub = node.create_publisher(RobotStatus, 'status', qos)
 

@@ -10,7 +10,8 @@ bench/intake_bench.py's baseline (--rate msg/s of CommandResult for --seconds):
   (c) fleet: --fleet robots (100) the same, over --fleet-procs processes (~5,100 msg/s).
 Telemetry figures: published, received (the writer's TelemetryCoverage count), stored,
 lost after receipt (received - stored: must be 0), lost on the wire (published -
-received) beside the logger's own estimate (expected - received), samples stored/s,
+received) beside the logger's own estimates (expected - received, and the gaps in the
+publishers' sequence numbers it stored in IntakeLosses), samples stored/s,
 publish-to-commit p50/p99 (a poller sees each new OdomSamples row of --probe robots
 every 10 ms: latency = first seen - stamp, so up to 10 ms high), CPU and memory of the
 node, its writer process and MariaDB, and the database size per robot-hour at these
@@ -153,16 +154,20 @@ class TelemetryBench(IntakeBench):
         probe = LatencyProbe(self, robot_ids)
         probe.start()
         window = a.seconds + 2.0
+        loss_rows0 = self.logger_losses()[1]
         acked0 = self.journal_acked()
         m = self.meters_mark()
         t0 = time.time() + 0.5
         for p in pubs:
             p.send({'cmd': 'run', 't0': t0, 'seconds': window})
-        commands = self.scenario(side['pubs'], side['meter'], label)
+        self.journal_shared = True
+        commands = self.scenario(side['pubs'], side['meter'], label, a.rate)
+        self.journal_shared = False
         dones = [p.wait_event('done', window + 120) for p in pubs]
         m_end = self.meters_mark()
         self.sessions(serials, start=False)
         stored_total = self.settle(session_ids)
+        loss_rows = self.losses_settled()[1] - loss_rows0
         acked = self.journal_settled() - acked0
         probe.stop.set()
         probe.join(5.0)
@@ -186,18 +191,28 @@ class TelemetryBench(IntakeBench):
             'lost_after_receipt': received - sum(stored[s] for s in STREAMS),
             'lost_on_wire': sum(published.values()) - received,
             'lost_estimated_by_logger': sum(e - r for e, r in coverage.values()),
+            # the gaps in the publishers' sequence numbers the intake counted (IntakeLosses)
+            'lost_counted_by_logger': sum(self.stream_losses(serials).get(s, 0)
+                                          for s in STREAMS),
             'stored_per_s': round(sum(stored[s] for s in STREAMS) / window, 1),
             'commit_p50_ms': round(percentile(lat, 50), 1) if lat else None,
             'commit_p99_ms': round(percentile(lat, 99), 1) if lat else None,
             'probe_rows': len(lat),
-            # every record the node journalled in the scenario (commands, samples, statuses)
-            # against the rows they became: the journal cannot tell commands from samples
+            # every record the node journalled in the scenario (commands, samples, statuses,
+            # loss reports) against the rows they became: the journal cannot tell them apart
             'journal_records': acked,
-            'journal_minus_rows': acked - commands['distinct'] - stored_total}
+            'journal_minus_rows': acked - loss_rows - commands['distinct'] - stored_total}
         out['processes'] = self.meters_window(m, m_end)
         self.stop_all(pubs)
         log(f'    {label}: telemetry {out["telemetry"]}')
         return out
+
+    def stream_losses(self, serials: list[str]) -> dict:
+        """{stream: lost before receipt} of these robots, as the logger counted."""
+        marks = ','.join(['%s'] * len(serials))
+        return {stream: int(lost) for stream, lost in self.db.rows(
+            'SELECT l.stream, SUM(l.lost) FROM IntakeLosses l JOIN Robots r USING (robot_id) '
+            f'WHERE r.serial IN ({marks}) GROUP BY l.stream', tuple(serials))}
 
     # -- CPU and memory: node (logger minus its writer), writer, MariaDB -----------------
     def meters_mark(self) -> dict:
@@ -242,14 +257,12 @@ class TelemetryBench(IntakeBench):
         self.meters = {'logger_and_writer': side['meter'], 'writer': ProcessMeter(writer_pid),
                        'mariadbd': ProcessMeter(self.mariadb.pid())}
         try:
-            sys.path.insert(0, str(REPO_ROOT))
-            from tests.support.ros_client import RosTestClient
-            self.client = RosTestClient('telemetry_bench_client')
+            self.start_client('telemetry_bench_client')
             rounds = []
             for number in range(a.rounds):
                 self.wait_quiet(f'round {number + 1}')
                 m = self.meters_mark()
-                base = self.scenario(side['pubs'], side['meter'], 'commands_only')
+                base = self.scenario(side['pubs'], side['meter'], 'commands_only', a.rate)
                 rounds.append({'commands_only': {'commands': base, 'processes':
                                                  self.meters_window(m, self.meters_mark())},
                                'lab': self.telemetry_scenario(side, 'lab', a.lab, 1),
@@ -265,9 +278,10 @@ class TelemetryBench(IntakeBench):
 
 def report(result: dict) -> str:
     lines = ['telemetry            published   received     stored  lost_after  lost_wire'
-             '  est_lost   stored/s  jrnl-rows  p50_ms  p99_ms']
+             '  est_lost  lgr_lost   stored/s  jrnl-rows  p50_ms  p99_ms']
     # (b) and (c) journal samples too: commands' own received count is (a)'s only
-    cmd_keys = ('published', 'stored', 'lost', 'intake_rate', 'receive_p99_ms')
+    cmd_keys = ('published', 'stored', 'lost', 'lost_by_logger', 'intake_rate',
+                'receive_p99_ms')
     proc_lines = []
     cmd_lines = ['commands            ' + ' '.join(f'{k:>18}' for k in cmd_keys)
                  + '   ratio to (a): intake_rate, receive_p99_ms, commit p99 (latency_ms)']
@@ -280,7 +294,8 @@ def report(result: dict) -> str:
                 t = s['telemetry']
                 lines.append(f'{number} {label:<16} ' + ' '.join(f'{str(t[k]):>10}' for k in (
                     'published', 'received', 'stored', 'lost_after_receipt', 'lost_on_wire',
-                    'lost_estimated_by_logger', 'stored_per_s', 'journal_minus_rows')) +
+                    'lost_estimated_by_logger', 'lost_counted_by_logger', 'stored_per_s',
+                    'journal_minus_rows')) +
                     f' {str(t["commit_p50_ms"]):>7} {str(t["commit_p99_ms"]):>7}')
             f = command_figures(s['commands'])
             p99 = s['commands'].get('latency_ms', {}).get('p99')
@@ -299,7 +314,11 @@ def report(result: dict) -> str:
                 for name in ('node', 'writer', 'mariadbd')) +
                 f'  machine busy {p["machine"].get("busy_cores")} cores')
     size = result['size']
-    return '\n'.join(lines + [''] + cmd_lines + ['', 'CPU (100% = one core), peak RSS'] +
+    legend = ['lgr_lost, lost_by_logger: lost before receipt as the logger counted it '
+              '(IntakeLosses: gaps in the publishers\' sequence numbers); "!" where the '
+              'commands\' lost - lost after receipt differs ("?": not known, the robots\' '
+              'samples share the journal)']
+    return '\n'.join(lines + [''] + cmd_lines + legend + ['', 'CPU (100% = one core), peak RSS'] +
                      proc_lines + ['', 'database size per robot-hour at default rates: ' +
                                    ', '.join(f'{s} {size[s]["bytes_per_row"]} B/row '
                                              f'{size[s]["mib_per_robot_hour"]} MiB'

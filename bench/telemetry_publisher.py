@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """One benchmark process simulating --robots robots' telemetry, as rm_driver publishes it.
 
-Each robot is a namespace /<prefix>NNN with a RobotStatus on `status` (RELIABLE,
-TRANSIENT_LOCAL, depth 1000, 1 Hz) and `odom`, `imu`, `wheel_speeds`, `battery` with the
-driver's sensor-data QoS at the driver's default rates (20, 20, 10, 1 Hz). Driven over
+Each robot is a namespace /<prefix>NNN with a RobotStatus on `status` (the driver's record
+QoS, 1 Hz) and `odom`, `imu`, `wheel_speeds`, `battery` with the driver's telemetry QoS
+(robot_interfaces.qos) at the driver's default rates (20, 20, 10, 1 Hz). Driven over
 JSON lines (stdin commands, stdout events):
   start-up   creates the publishers, publishes one status per robot, waits (bounded) until
              every sensor publisher has a reader, prints {"event": "ready", "matched": n}
@@ -39,24 +39,20 @@ def main(argv=None) -> int:
 
     import rclpy
     from nav_msgs.msg import Odometry
-    from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile,
-                           qos_profile_sensor_data, ReliabilityPolicy)
     from robot_interfaces.msg import RobotStatus, WheelSpeeds
+    from robot_interfaces.qos import record_qos, telemetry_qos
     from sensor_msgs.msg import BatteryState, Imu
 
     rclpy.init(args=None)
     node = rclpy.create_node(f'bench_telemetry_{args.first}')
-    status_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1000,
-                            reliability=ReliabilityPolicy.RELIABLE,
-                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
     types = {'odom': Odometry, 'imu': Imu, 'wheel_speeds': WheelSpeeds,
              'battery': BatteryState, 'status': RobotStatus}
     robots = []
     for n in range(args.first, args.first + args.robots):
         ns = f'{args.prefix}{n:03d}'
         serial = f'{args.serial_prefix}{n:03d}'
-        pubs = {s: node.create_publisher(t, f'{ns}/{s}', status_qos if s == 'status'
-                                         else qos_profile_sensor_data)
+        pubs = {s: node.create_publisher(t, f'{ns}/{s}', record_qos() if s == 'status'
+                                         else telemetry_qos())
                 for s, t in types.items()}
         msgs = {s: t() for s, t in types.items()}
         msgs['status'].robot_serial, msgs['status'].model_type = serial, 'EP01'
