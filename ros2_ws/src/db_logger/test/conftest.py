@@ -26,12 +26,12 @@ def start_logger(nodes, tmp_path) -> Callable:
 class FakeRobot:
     """Publishes what a driver publishes, with the driver's QoS, from the test process."""
 
-    def __init__(self, node, namespace: str, serial: str):
+    def __init__(self, node, namespace: str, serial: str, result_qos=LOG_QOS):
         self.node = node
         self.serial = serial
         self.status_pub = node.create_publisher(RobotStatus, f'{namespace}/status', LOG_QOS)
         self.result_pub = node.create_publisher(CommandResult, f'{namespace}/command_result',
-                                                LOG_QOS)
+                                                result_qos)
         self.event_pub = node.create_publisher(RobotEvent, f'{namespace}/event', LOG_QOS)
 
     def _stamp(self, msg):

@@ -41,10 +41,7 @@ def test_what_dds_dropped_while_the_logger_lagged_is_counted_per_session(
     fresh_db.query("INSERT INTO Users (user_id, name, role) VALUES ('test_admin', 'T', 'Admin')")
     logger = start_logger(fresh_db, '-p', f'history_depth:={SHALLOW}')
     diagnostics = ros_client.collect(DiagnosticArray, '/diagnostics', QoSProfile(depth=50))
-    robot = FakeRobot(ros_client.node, '/ep09', 'SN-LOSS')
-    ros_client.node.destroy_publisher(robot.result_pub)
-    robot.result_pub = ros_client.node.create_publisher(CommandResult, '/ep09/command_result',
-                                                        record_qos(SHALLOW))
+    robot = FakeRobot(ros_client.node, '/ep09', 'SN-LOSS', result_qos=record_qos(SHALLOW))
     robot.status('Idle')
     published = [robot.result(command_type='Velocity').command_id]
     assert wait_until(lambda: scalar(fresh_db, 'SELECT COUNT(*) FROM CommandLogs') == 1, 20)
