@@ -14,6 +14,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -78,12 +79,17 @@ def ros_env(domain_id: int) -> dict[str, str]:
     return env
 
 
-def only_loopback() -> tuple[bool, list[str]]:
-    """True when this network namespace holds no interface but lo."""
+def off_loopback(script: str) -> bool:
+    """True (having said why on stderr) when this network namespace holds an interface
+    but lo: a benchmark must then refuse to run."""
     # /proc/net is per network namespace (/sys/class/net shows the mount's namespace)
     with open('/proc/self/net/dev') as f:
         names = sorted(line.split(':')[0].strip() for line in f.readlines()[2:] if ':' in line)
-    return names == ['lo'], names
+    if names == ['lo']:
+        return False
+    print(f'refusing to run: this network namespace has {names}; run inside '
+          f"`unshare -n sh -c 'ip link set lo up && python bench/{script}'`", file=sys.stderr)
+    return True
 
 
 # -- processes -------------------------------------------------------------------

@@ -44,7 +44,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 from common import (REPO_ROOT, JsonLineProcess, ProcessMeter, SystemMeter,  # noqa: E402
-                    die_with_parent, id_prefix, only_loopback, parse_id, percentile,
+                    die_with_parent, id_prefix, off_loopback, parse_id, percentile,
                     ros_env, stop_pid)
 
 sys.path.insert(0, str(REPO_ROOT / 'scripts'))
@@ -1205,11 +1205,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     a = parse_args(argv)
-    alone, names = only_loopback()
-    if not alone and not a.allow_host_network:
-        print(f'refusing to run: this network namespace has {names}; run inside '
-              "`unshare -n sh -c 'ip link set lo up && python bench/ingest_bench.py ...'`",
-              file=sys.stderr)
+    if not a.allow_host_network and off_loopback('ingest_bench.py ...'):
         return 2
     if not LOGGER_EXE.exists() and not a.logger_cmd and not a.skip_ours:
         print(f'{LOGGER_EXE} is not built', file=sys.stderr)

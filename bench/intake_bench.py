@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 
-from common import id_prefix, only_loopback, REPO_ROOT, ros_env
+from common import id_prefix, off_loopback, REPO_ROOT, ros_env
 from ingest_bench import Bench, DATABASE, log, MIGRATION_USER
 
 SCENARIOS = ('baseline', 'sessions', 'db_stalled')
@@ -290,11 +290,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    alone, names = only_loopback()
-    if not alone:
-        print(f'refusing to run: this network namespace has {names}; run inside '
-              "`unshare -n sh -c 'ip link set lo up && python bench/intake_bench.py'`",
-              file=sys.stderr)
+    if off_loopback('intake_bench.py'):
         return 2
     # this process's own ROS client: loopback, the run's domain
     os.environ.update(ros_env(a.domain_id))

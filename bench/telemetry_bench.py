@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 
-from common import JsonLineProcess, only_loopback, percentile, ProcessMeter, REPO_ROOT, \
+from common import JsonLineProcess, off_loopback, percentile, ProcessMeter, REPO_ROOT, \
     ros_env
 from ingest_bench import BENCH_DIR, log
 from intake_bench import figures as command_figures, IntakeBench
@@ -351,11 +351,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     a = parse_args(argv)
-    alone, names = only_loopback()
-    if not alone:
-        print(f'refusing to run: this network namespace has {names}; run inside '
-              "`unshare -n sh -c 'ip link set lo up && python bench/telemetry_bench.py'`",
-              file=sys.stderr)
+    if off_loopback('telemetry_bench.py'):
         return 2
     os.environ.update(ros_env(a.domain_id))
     bench = TelemetryBench(a)

@@ -24,13 +24,13 @@ from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.subscription import Subscription
-from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
 from robot_interfaces.qos import telemetry_qos
 
 from db_logger.decoding import (CdrError, KIND_COMMAND, KIND_EVENT, KIND_LOSS, KIND_STATUS,
                                 parse, RECORDED_TOPIC_TYPES)
 from db_logger.journal import Journal
 from db_logger.publisher_losses import encode_lost, PublisherLosses
+from db_logger.session_messages import TYPES
 from db_logger.telemetry_decoding import frame, TELEMETRY_TOPIC_TYPES
 
 WAIT_S = 0.05  # how soon a new subscription or a stop is noticed when nothing arrives
@@ -38,8 +38,8 @@ TAKE_PER_WAKE = 100  # per topic and wake: one busy topic does not starve the ot
 LOSS_REPORT_S = 1.0  # at most one loss row per robot and stream per this period
 STOP_TIMEOUT_S = 5.0
 HELD_PER_ROBOT = 1000  # samples of a robot whose serial is not known yet (first status)
-MESSAGE_TYPES = {KIND_STATUS: RobotStatus, KIND_COMMAND: CommandResult, KIND_EVENT: RobotEvent}
-RECORD_STREAMS = {KIND_STATUS: 'status', KIND_COMMAND: 'command_result', KIND_EVENT: 'event'}
+STREAM_OF_RECORD_KIND = {KIND_STATUS: 'status', KIND_COMMAND: 'command_result',
+                         KIND_EVENT: 'event'}
 # the drivers' sensor-data QoS, deeper than their 5: a busy moment drops nothing arrived
 TELEMETRY_QOS = telemetry_qos(50)
 
@@ -202,16 +202,16 @@ class Intake:
             namespace = topic.rsplit('/', 1)[0]
             if kinds:
                 kind = kinds[0]
-                msg_type = MESSAGE_TYPES[kind]
-                stream, qos = RECORD_STREAMS[kind], self._record_qos
+                stream, qos = STREAM_OF_RECORD_KIND[kind], self._record_qos
                 accept = (self._status_of(namespace) if kind == KIND_STATUS
                           else self._message_of(kind))
             elif self._is_telemetry(topic, types, robots):
                 kind, stream = TELEMETRY_TOPIC_TYPES[types[0]]
-                msg_type, qos = _message_class(types[0]), TELEMETRY_QOS
+                qos = TELEMETRY_QOS
                 accept = self._sample_of(kind, namespace)
             else:
                 continue
+            msg_type = TYPES[stream]
             # no callback: this thread takes (_take); no executor spins this node
             subscription = self.node.create_subscription(msg_type, topic, _never, qos,
                                                          raw=True)
@@ -275,9 +275,3 @@ class Intake:
 
 def _never(_message) -> None:
     raise AssertionError('the intake takes its messages itself; no executor spins it')
-
-
-def _message_class(type_name: str):
-    """The Python class of a 'pkg/msg/Name' type (one of TELEMETRY_TOPIC_TYPES)."""
-    package, _, name = type_name.split('/')
-    return getattr(__import__(f'{package}.msg', fromlist=[name]), name)

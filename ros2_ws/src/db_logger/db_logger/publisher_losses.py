@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Dict, Hashable, List, NamedTuple, Optional, Tuple
 
-from db_logger.telemetry_decoding import frame, sql_time_us
+from db_logger.telemetry_decoding import frame, sql_time_us, unframe
 
 _COUNT = struct.Struct('<I')
 
@@ -98,9 +98,8 @@ def encode_lost(serial: bytes, stream: str, lost: int) -> bytes:
 
 def parse_lost(payload: bytes, received: float) -> LossRow:
     """The row of an encode_lost payload journalled at received; ValueError if not one."""
-    n = payload[0] if payload else 0
-    if len(payload) <= 1 + n + _COUNT.size:
+    serial, body = unframe(payload)
+    if len(body) <= _COUNT.size:
         raise ValueError(f'loss record of {len(payload)} bytes is too short')
-    (lost,) = _COUNT.unpack_from(payload, 1 + n)
-    return LossRow(payload[1:1 + n].decode(), payload[1 + n + _COUNT.size:].decode(),
-                   sql_time_us(int(received * 1e6)), lost)
+    (lost,) = _COUNT.unpack_from(body)
+    return LossRow(serial, body[_COUNT.size:].decode(), sql_time_us(int(received * 1e6)), lost)

@@ -42,6 +42,17 @@ def frame(serial: bytes, cdr: bytes) -> bytes:
     return bytes((len(serial),)) + serial + cdr
 
 
+def unframe(payload: bytes) -> Tuple[str, bytes]:
+    """The serial and the bytes after it of a frame() payload (CdrError if cut short)."""
+    n = payload[0] if payload else 0
+    if len(payload) < 1 + n:
+        raise CdrError(f'record of {len(payload)} bytes is too short for its serial')
+    try:
+        return payload[1:1 + n].decode(), payload[1 + n:]
+    except UnicodeDecodeError as exc:
+        raise CdrError(f'record serial: not UTF-8 ({exc.reason})') from exc
+
+
 def sql_time_us(microseconds: int) -> str:
     """UTC 'YYYY-MM-DD hh:mm:ss.ffffff' (DATETIME(6) text) for microseconds since the epoch."""
     seconds, micros = divmod(microseconds, 1000000)
@@ -114,12 +125,9 @@ def parse_sample(kind: int, payload: bytes, received: float) -> Sample:
 
     An unset (zero) stamp becomes the receive time, as for the log messages.
     """
-    n = payload[0] if payload else 0
-    if len(payload) < 1 + n:
-        raise CdrError('telemetry record: truncated serial')
+    serial, cdr = unframe(payload)
     try:
-        serial = payload[1:1 + n].decode()
-        sec, nanosec, values = _PARSERS[kind](payload[1 + n:])
+        sec, nanosec, values = _PARSERS[kind](cdr)
     except (struct.error, UnicodeDecodeError) as exc:
         raise CdrError(f'{STREAM_OF_KIND[kind]}: truncated or not UTF-8 ({exc})') from exc
     if kind != KIND_BATTERY and not all(map(math.isfinite, values)):
