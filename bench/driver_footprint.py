@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
 
 import psutil  # noqa: E402
 
@@ -243,7 +242,7 @@ def sample(process: psutil.Process, seconds: float) -> Dict[str, List[float]]:
 def driver_env(install: Path) -> Dict[str, str]:
     """This environment with `install`'s rm_driver first on the Python path (the
     interfaces are the same in every tree: they come from the sourced workspace)."""
-    from tests.support.processes import ros_env
+    from robot_db_testing.processes import ros_env
     env = ros_env()
     # colcon --symlink-install puts a Python package on the path through its build dir
     paths = [str(install.parent / 'build' / 'rm_driver')]
@@ -254,7 +253,7 @@ def driver_env(install: Path) -> Dict[str, str]:
 
 def run_one(args: argparse.Namespace, label: str, install: Path, scenario: str,
             index: int) -> Optional[Dict]:
-    from tests.support.processes import NodeProcess
+    from robot_db_testing.processes import NodeProcess
     namespace = f'footprint_{os.getpid()}_{index}'
     rate = str(args.rate)
     argv = [install / 'rm_driver' / 'lib' / 'rm_driver' / 'rm_driver', '--ros-args',

@@ -47,8 +47,7 @@ from common import (REPO_ROOT, JsonLineProcess, ProcessMeter, SystemMeter,  # no
                     die_with_parent, id_prefix, off_loopback, parse_id, percentile,
                     ros_env, stop_pid)
 
-sys.path.insert(0, str(REPO_ROOT / 'scripts'))
-from private_mariadb import MIGRATION_USER, PrivateMariaDB  # noqa: E402
+from robot_db_testing.private_mariadb import MIGRATION_USER, PrivateMariaDB  # noqa: E402
 
 # this distro's colcon install (scripts/env.sh says which), else Kilted's
 INSTALL = Path(os.environ.get('ROBOT_DB_INSTALL') or REPO_ROOT / 'ros2_ws' / 'install')

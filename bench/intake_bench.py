@@ -126,9 +126,8 @@ class IntakeBench(Bench):
 
     def start_client(self, name: str) -> None:
         """The harness's ROS node: session calls, and the logger's /diagnostics."""
-        sys.path.insert(0, str(REPO_ROOT))
         from diagnostic_msgs.msg import DiagnosticArray
-        from tests.support.ros_client import RosTestClient
+        from robot_db_testing.ros_client import RosTestClient
         self.client = RosTestClient(name)
         self.diagnostics = self.client.collect(DiagnosticArray, '/diagnostics', 10)
 

@@ -27,8 +27,7 @@ from datetime import datetime, timedelta
 
 from common import REPO_ROOT
 
-sys.path.insert(0, str(REPO_ROOT / 'scripts'))
-from private_mariadb import MIGRATION_USER, PrivateMariaDB  # noqa: E402
+from robot_db_testing.private_mariadb import MIGRATION_USER, PrivateMariaDB  # noqa: E402
 
 ROBOTS = 100
 PERIOD_US = 50000

@@ -31,8 +31,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 from common import REPO_ROOT, ProcessMeter  # noqa: E402
 
-sys.path.insert(0, str(REPO_ROOT / 'scripts'))
-from private_mariadb import MIGRATION_USER, PrivateMariaDB  # noqa: E402
+from robot_db_testing.private_mariadb import MIGRATION_USER, PrivateMariaDB  # noqa: E402
 
 MIGRATE_EXE = REPO_ROOT / 'ros2_ws' / 'install' / 'db_logger' / 'lib' / 'db_logger' / 'migrate'
 DATABASE = 'bench_writer'

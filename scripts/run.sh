@@ -24,7 +24,8 @@ say "ROS_DOMAIN_ID=$ROS_DOMAIN_ID (export it in another terminal to watch the to
 
 port=${ROBOT_DB_PORT:-7858}
 dbdir=${ROBOT_DB_DIR:-$ROOT/.local/mariadb}
-python scripts/private_mariadb.py start --dir "$dbdir" --port "$port" --migrate --seed
+"$ROBOT_DB_INSTALL"/robot_db_testing/lib/robot_db_testing/private_mariadb start \
+    --dir "$dbdir" --port "$port" --migrate --seed
 password_file=$dbdir/robot_user.password
 # the nodes read the password from the environment; it never goes on a command line
 ROBOT_DB_PASSWORD=$(cat "$password_file")
@@ -90,4 +91,4 @@ if [ -n "${KEEP_RUNNING:-}" ]; then
     wait "$pipeline" || true
 fi
 stop_pipeline
-say "done; the private MariaDB keeps running (scripts/private_mariadb.py stop --dir $dbdir ends it)"
+say "done; the private MariaDB keeps running (source scripts/env.sh; python -m robot_db_testing.private_mariadb stop --dir $dbdir ends it)"

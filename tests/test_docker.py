@@ -20,7 +20,7 @@ import pymysql
 import pytest
 import yaml
 
-from tests.support.processes import REPO_ROOT
+from tests.support import REPO_ROOT
 
 DOCKER_DIR = REPO_ROOT / 'docker'
 DOCKERFILE = DOCKER_DIR / 'Dockerfile'

@@ -11,9 +11,9 @@ import json
 import subprocess
 import threading
 
+from robot_db_testing.processes import executable, ros_env
+from robot_db_testing.ros_client import wait_until
 from tests.support.pipeline import start_pipeline, started_children
-from tests.support.processes import executable, ros_env
-from tests.support.ros_client import wait_until
 
 
 def add_admin(db) -> None:
@@ -136,7 +136,7 @@ def test_an_unreachable_database_at_start_leaves_the_drivers_running(fresh_db, t
     from robot_interfaces.msg import RobotStatus
     from robot_interfaces.qos import record_qos
 
-    from tests.support.fixtures import free_port
+    from robot_db_testing.database import free_port
     statuses = ros_client.collect(RobotStatus, '/ep01/status', record_qos(10))
     pipeline = start_pipeline(fresh_db, tmp_path, 'robots:=ep01=NODBSN',
                               f'db_port:={free_port()}')  # nothing listens there

@@ -25,14 +25,14 @@ import rclpy  # noqa: E402
 from launch import LaunchDescription  # noqa: E402
 from launch.actions import IncludeLaunchDescription  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
-from private_mariadb import APP_USER, MIGRATION_USER, PrivateMariaDB  # noqa: E402
+from robot_db_testing.private_mariadb import APP_USER, MIGRATION_USER, PrivateMariaDB  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from robot_interfaces.msg import RobotStatus  # noqa: E402
 from robot_interfaces.qos import record_qos  # noqa: E402
 
-from tests.support.fixtures import free_port, TestDatabase  # noqa: E402
+from robot_db_testing.database import free_port, TestDatabase  # noqa: E402
 from tests.support.pipeline import params_file_for  # noqa: E402
-from tests.support.processes import unexpected_stderr_lines  # noqa: E402
+from robot_db_testing.processes import unexpected_stderr_lines  # noqa: E402
 
 LAUNCH_FILE = Path(__file__).resolve().parents[1] / 'launch' / 'pipeline.launch.py'
 ROBOTS = ('ep01', 'ep02')

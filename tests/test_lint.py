@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.support.processes import REPO_ROOT
+from tests.support import REPO_ROOT
 
 
 def test_flake8_is_clean():

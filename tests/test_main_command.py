@@ -31,9 +31,10 @@ from mcap_ros2.decoder import DecoderFactory
 
 from db_logger.connection import connect, DatabaseConfig
 from db_logger.session_plots import TRAJECTORY_COLOUR
-from private_mariadb import PrivateMariaDB
-from tests.support.fixtures import free_port
-from tests.support.processes import REPO_ROOT, ros_env, unexpected_stderr_lines
+from robot_db_testing.private_mariadb import PrivateMariaDB
+from robot_db_testing.database import free_port
+from robot_db_testing.processes import ros_env, unexpected_stderr_lines
+from tests.support import REPO_ROOT
 
 RUN_SH = REPO_ROOT / 'scripts' / 'run.sh'
 STANDIN_BIN = REPO_ROOT / 'tests' / 'support' / 'bin'
@@ -74,7 +75,7 @@ def main_command(db_dir: Path, port: int, extra_env=None
                              timeout=RUN_TIMEOUT_S)
     finally:
         # the database run.sh leaves up is ended first; anything else tagged is a leak
-        subprocess.run([sys.executable, str(REPO_ROOT / 'scripts' / 'private_mariadb.py'), 'stop',
+        subprocess.run([sys.executable, '-m', 'robot_db_testing.private_mariadb', 'stop',
                         '--dir', str(db_dir), '--port', str(port)],
                        env=env, capture_output=True, timeout=60)
         left = processes_tagged(tag)

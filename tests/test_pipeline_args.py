@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO_ROOT, ros_env
+from robot_db_testing.processes import ros_env
+from tests.support import REPO_ROOT
 
 LAUNCH_DIR = REPO_ROOT / 'launch'
 LAUNCH_FILE = LAUNCH_DIR / 'pipeline.launch.py'

@@ -17,10 +17,10 @@ import time
 import psutil
 import pytest
 
+from robot_db_testing.processes import (BURST_EXIT_CODES, gone, ros_env, signal_burst,
+                                        unexpected_stderr_lines)
+from robot_db_testing.ros_client import wait_until
 from tests.support.pipeline import params_file_for, STARTED, SUPERVISOR
-from tests.support.processes import (BURST_EXIT_CODES, gone, ros_env, signal_burst,
-                                     unexpected_stderr_lines)
-from tests.support.ros_client import wait_until
 
 STOP_TIMEOUT_S = 30
 

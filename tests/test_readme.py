@@ -5,7 +5,7 @@ import re
 import subprocess
 
 from db_logger.migrate import split_statements
-from tests.support.processes import REPO_ROOT
+from tests.support import REPO_ROOT
 
 
 def readme_sql_blocks(name: str):

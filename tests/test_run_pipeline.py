@@ -15,9 +15,10 @@ import psutil
 import pytest
 
 import run_pipeline
+from robot_db_testing.processes import gone, ros_env
+from robot_db_testing.ros_client import wait_until
+from tests.support import REPO_ROOT
 from tests.support.pipeline import start_pipeline, start_supervisor, started_children, SUPERVISOR
-from tests.support.processes import gone, REPO_ROOT, ros_env
-from tests.support.ros_client import wait_until
 
 
 def statuses(ros_client, robots):

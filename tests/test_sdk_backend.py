@@ -24,7 +24,7 @@ from rm_driver.commands import MoveRequest, Velocity, clamp_velocity
 from rm_driver.link_supervision import Backoff
 from rm_driver.sdk_loading import SdkMissing
 from rm_driver.sdk_process import SdkProcessBackend
-from tests.support.ros_client import wait_until
+from robot_db_testing.ros_client import wait_until
 
 from tests.support.emulated_robot import Drainer, RecordingEvents, sdk_python
 

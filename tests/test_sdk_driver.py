@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from action_msgs.msg import GoalStatus
 
+from robot_db_testing.processes import gone
+from robot_db_testing.ros_client import wait_until
+from tests.support import REPO_ROOT
 from tests.support.emulated_robot import sdk_python
-from tests.support.processes import REPO_ROOT, gone
-from tests.support.ros_client import wait_until
 
 sys.path.insert(0, str(REPO_ROOT / 'ros2_ws' / 'src' / 'rm_driver' / 'test'))
 from driver_process_helpers import Driver  # noqa: E402

@@ -21,7 +21,7 @@ import pytest
 from rm_driver.handoff import ThreadHandoff
 from rm_emulator.control import EmulatorControl
 from rm_emulator.netns import PrivateLink
-from tests.support.ros_client import wait_until
+from robot_db_testing.ros_client import wait_until
 
 SERIAL = '3JKCK980030E3K'
 START_TIMEOUT = 15.0

@@ -9,8 +9,9 @@ from typing import Dict
 
 import yaml
 
-from tests.support.processes import NodeProcess, REPO_ROOT, ros_env
-from tests.support.ros_client import wait_until
+from robot_db_testing.processes import NodeProcess, ros_env
+from robot_db_testing.ros_client import wait_until
+from tests.support import REPO_ROOT
 
 SUPERVISOR = REPO_ROOT / 'scripts' / 'run_pipeline.py'
 STARTED = re.compile(r'started (\S+) pid (\d+)')

@@ -23,14 +23,14 @@ from sensor_msgs.msg import BatteryState, Imu
 from std_srvs.srv import Trigger
 
 from db_logger.journal import Journal
-from private_mariadb import APP_USER, MIGRATION_USER
+from robot_db_testing.private_mariadb import APP_USER, MIGRATION_USER
 from robot_interfaces.action import Move
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus, WheelSpeeds
 from robot_interfaces.qos import record_qos, telemetry_qos
 from robot_interfaces.srv import EndSession, StartSession
-from tests.support.fixtures import TestDatabase
-from tests.support.processes import start_node
-from tests.support.ros_client import RosTestClient, wait_until
+from robot_db_testing.database import TestDatabase
+from robot_db_testing.processes import start_node
+from robot_db_testing.ros_client import RosTestClient, wait_until
 
 RECORD_QOS = record_qos()
 # the driver's telemetry QoS (a reliable reader would not match its best-effort writers),

@@ -21,7 +21,7 @@ from rclpy.parameter import Parameter
 
 from db_logger.logger_node import DbLogger
 from test_logger_node import wait_count
-from tests.support.ros_client import first, wait_until
+from robot_db_testing.ros_client import first, wait_until
 
 try:
     from rclpy.experimental import EventsExecutor

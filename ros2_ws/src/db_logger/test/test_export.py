@@ -12,7 +12,7 @@ from rosbags.typesys import get_typestore, Stores
 from db_logger.msg_definitions import dependencies, MessageDefinitions
 from db_logger.session_messages import type_name
 from recorded_session import close, db_args, record_session, stored_stamp_ns, STREAM_TYPES
-from tests.support.processes import executable, ros_env
+from robot_db_testing.processes import executable, ros_env
 
 
 @pytest.fixture(scope='module')

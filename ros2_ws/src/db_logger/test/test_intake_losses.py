@@ -16,9 +16,9 @@ from robot_interfaces.msg import CommandResult
 from robot_interfaces.qos import record_qos
 from robot_interfaces.srv import StartSession
 
-from conftest import FakeRobot
+from fake_robot import FakeRobot
 from db_logger.session_report import intake_losses, report
-from tests.support.ros_client import wait_until
+from robot_db_testing.ros_client import wait_until
 
 SHALLOW = 10  # the publisher's and the logger's history depth
 BURST = 5000  # far beyond what socket and shared-memory buffers hold for a stopped reader

@@ -10,9 +10,10 @@ import psutil
 from diagnostic_msgs.msg import DiagnosticArray
 from robot_interfaces.srv import AddUser, EndSession, StartSession
 
-from conftest import kill_connections, SteadyPublisher
 from db_logger.rows import utc_from_epoch
-from tests.support.ros_client import wait_until
+from fake_robot import SteadyPublisher
+from logger_database import kill_connections
+from robot_db_testing.ros_client import wait_until
 
 
 def rows(db, sql, args=None):
@@ -153,19 +154,15 @@ def test_a_robot_appearing_later_is_picked_up(fresh_db, start_logger, robot_fact
 def test_nothing_is_lost_or_doubled_when_the_database_goes_away(
         tmp_path, start_logger, robot_factory):
     # a server of its own, so stopping it leaves the other tests alone
-    from private_mariadb import PrivateMariaDB
-    from tests.support.fixtures import free_port, TestDatabase
+    from robot_db_testing.database import free_port, TestDatabase
+    from robot_db_testing.private_mariadb import PrivateMariaDB
     server = PrivateMariaDB(tmp_path / 'outage-db', free_port())
     server.start()
     try:
         server.create_database('outage')
         db = TestDatabase(server, 'outage', server.credentials('robot_user', 'outage'),
                           server.credentials('robot_migrator', 'outage'))
-        from db_logger.migrate import Migrator
-        from tests.support.fixtures import SQL_DIR
-        conn = db.connect(migrator=True)
-        Migrator(conn, SQL_DIR).apply_pending()
-        conn.close()
+        db.migrate()
 
         logger = start_logger(db)
         robot = robot_factory('/ep01', 'SN-OUTAGE')

@@ -8,9 +8,8 @@ import pytest
 
 from db_logger import rows
 from db_logger.migrate import Migrator, split_statements
-from tests.support.processes import executable, REPO_ROOT
-
-SQL_DIR = REPO_ROOT / 'sql'
+from logger_database import SQL_DIR
+from robot_db_testing.processes import executable
 
 
 def run_migrate(db, *extra, password_file=None, sql_dir=SQL_DIR):

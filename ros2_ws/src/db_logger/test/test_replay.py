@@ -14,8 +14,8 @@ from db_logger.session_messages import default_namespace
 from db_logger.session_samples import Row, SessionReader
 from recorded_session import (close, db_args, qos_of, record_session, stamp_ns,
                               stored_stamp_ns, STREAM_TYPES)
-from tests.support.processes import executable, ros_env
-from tests.support.ros_client import wait_until
+from robot_db_testing.processes import executable, ros_env
+from robot_db_testing.ros_client import wait_until
 
 
 @pytest.fixture(scope='module')

@@ -12,7 +12,7 @@ from db_logger.session_plots import (DPI, SessionSeries, TRAJECTORY_COLOUR,
                                      trajectory_figure)
 from db_logger.session_samples import SessionReader
 from recorded_session import db_args, record_session
-from tests.support.processes import executable, ros_env
+from robot_db_testing.processes import executable, ros_env
 
 
 @pytest.fixture(scope='module')

@@ -8,7 +8,7 @@ import pytest
 
 from db_logger.session_report import coverage_line
 from db_logger.telemetry_store import StreamCoverage
-from tests.support.processes import executable, ros_env
+from robot_db_testing.processes import executable, ros_env
 
 START = datetime(2026, 1, 12, 6, 0, 0)
 SECONDS = 10

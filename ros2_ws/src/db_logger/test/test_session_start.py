@@ -9,7 +9,7 @@ import pytest
 from robot_interfaces.srv import StartSession
 
 from db_logger.sessions import Outcome, start_once_reported
-from tests.support.ros_client import wait_until
+from robot_db_testing.ros_client import wait_until
 
 UNREPORTED = Outcome(False, "robot 'SN1' has not reported yet", unreported=True)
 

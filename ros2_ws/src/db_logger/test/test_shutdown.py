@@ -15,8 +15,8 @@ import pytest
 from db_logger.decoding import KIND_COMMAND
 from db_logger.journal import Journal
 from test_logger_node import assert_stored_once, wait_count
-from tests.support.processes import BURST_EXIT_CODES, signal_burst
-from tests.support.ros_client import wait_until
+from robot_db_testing.processes import BURST_EXIT_CODES, signal_burst
+from robot_db_testing.ros_client import wait_until
 
 SEQUENCES = {
     'sigint': [signal.SIGINT],

@@ -12,8 +12,8 @@ from db_logger.decoding import Batch
 from db_logger.publisher_losses import LossRow
 from db_logger.schema import SchemaTooOld
 from db_logger.store import LogStore
-from tests.support.fixtures import SQL_DIR
-from tests.support.ros_client import wait_until
+from logger_database import database_config, SQL_DIR
+from robot_db_testing.ros_client import wait_until
 
 T0 = datetime(2026, 1, 12, 6, 0, 0)
 
@@ -47,7 +47,7 @@ def event(uuid, serial='SN1', t=0.0):
 
 @pytest.fixture
 def store(fresh_db):
-    s = LogStore(fresh_db.config())
+    s = LogStore(database_config(fresh_db))
     s.open()
     yield s
     s.close()
@@ -56,7 +56,7 @@ def store(fresh_db):
 @pytest.fixture
 def sessions(fresh_db):
     fresh_db.query("INSERT INTO Users (user_id, name, role) VALUES ('test_admin', 'T', 'Admin')")
-    s = SessionStore(fresh_db.config())
+    s = SessionStore(database_config(fresh_db))
     yield s
     s.close()
 
@@ -134,7 +134,7 @@ def test_logs_of_a_robot_that_never_reported_are_kept(store, fresh_db):
 
 
 def test_a_schema_older_than_needed_is_refused(empty_db):
-    store = LogStore(empty_db.config())
+    store = LogStore(database_config(empty_db))
     with pytest.raises(SchemaTooOld, match='after version 0 up to 003_intake_losses.sql'):
         store.open()
     assert not store.connected
@@ -149,7 +149,7 @@ def test_a_schema_without_the_intake_loss_table_is_refused(empty_db):
                     cur.execute(statement)
     finally:
         conn.close()
-    store = LogStore(empty_db.config())
+    store = LogStore(database_config(empty_db))
     with pytest.raises(SchemaTooOld, match='at version 2, .* up to 003_intake_losses.sql'):
         store.open()
 

@@ -11,13 +11,13 @@ from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from robot_interfaces.msg import WheelSpeeds
 from robot_interfaces.srv import EndSession, StartSession
 
-from conftest import kill_connections
+from logger_database import kill_connections
 from db_logger.decoding import KIND_STATUS, parse
 from db_logger.journal import Journal
 from db_logger.telemetry_decoding import KIND_ODOM, parse_sample, sql_time_us
 from db_logger.telemetry_store import micros
-from tests.support.processes import gone
-from tests.support.ros_client import wait_until
+from robot_db_testing.processes import gone
+from robot_db_testing.ros_client import wait_until
 
 SAMPLE_TABLES = ('OdomSamples', 'ImuSamples', 'WheelSamples', 'BatterySamples')
 PERIOD_NS = 50_000_000  # the test publisher's 20 Hz grid

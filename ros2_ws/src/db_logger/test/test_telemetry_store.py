@@ -4,7 +4,6 @@ from datetime import datetime
 
 import pytest
 
-from conftest import kill_connections
 from db_logger.rows import StatusRow
 from db_logger.sessions import SessionStore
 from db_logger.db_errors import DatabaseUnavailable
@@ -13,6 +12,7 @@ from db_logger.store import LogStore
 from db_logger.telemetry import Sample, TelemetrySettings
 from db_logger.telemetry_decoding import sql_time_us
 from db_logger.telemetry_store import micros, telemetry_coverage
+from logger_database import database_config, kill_connections
 
 T0_US = micros(datetime(2026, 1, 12, 6, 0, 0))
 PERIOD_US = 50000  # 20 Hz
@@ -30,7 +30,7 @@ def status(i, serial='SN1'):
 
 
 def open_store(db, record='session', **max_rate):
-    store = LogStore(db.config(), telemetry=TelemetrySettings(record, max_rate))
+    store = LogStore(database_config(db), telemetry=TelemetrySettings(record, max_rate))
     store.open()
     return store
 
@@ -135,7 +135,7 @@ def test_samples_of_a_session_started_later_get_its_id(fresh_db):
     store = open_store(fresh_db, 'all')
     report = StatusRow('SN1', 'EP01', 'Idle', '', 80.0, odom(0).stamp[:-3], odom(0).stamp[:-3])
     store.write(Batch(statuses=[report], samples=[status(0), odom(0)]))
-    sessions = SessionStore(fresh_db.config())
+    sessions = SessionStore(database_config(fresh_db))
     started = sessions.start('test_admin', 'SN1', '',
                              lambda: datetime.fromisoformat(odom(5).stamp))
     assert started.success, started.message

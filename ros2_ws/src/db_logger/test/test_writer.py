@@ -7,14 +7,14 @@ import uuid
 from rclpy.serialization import serialize_message
 from robot_interfaces.msg import CommandResult, RobotStatus
 
-from conftest import kill_connections
 from db_logger.decoding import decode_records, KIND_COMMAND, KIND_STATUS
 from db_logger.journal import Journal
 from db_logger.rows import CommandRow, sql_time
 from db_logger.decoding import Batch
 from db_logger.store import LogStore
 from db_logger.writer import BatchWriter
-from tests.support.ros_client import wait_until
+from logger_database import database_config, kill_connections
+from robot_db_testing.ros_client import wait_until
 
 RECEIVED = 1768197672.0
 
@@ -63,7 +63,7 @@ def test_the_journal_is_committed_in_order_then_acknowledged(fresh_db, tmp_path)
         journal.append(KIND_COMMAND, command_bytes(command_id, i), RECEIVED)
     log = Recorder()
     writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
-                         LogStore(fresh_db.config()), decode_records, log, batch_size=500)
+                         LogStore(database_config(fresh_db)), decode_records, log, batch_size=500)
     run_until_acked(writer, journal)
     stored = fresh_db.query('SELECT msg_uuid FROM CommandLogs ORDER BY command_id')
     assert [r[0] for r in stored] == ids  # every one, once, in journal order
@@ -71,7 +71,7 @@ def test_the_journal_is_committed_in_order_then_acknowledged(fresh_db, tmp_path)
     assert log.lines[0][1].startswith('connected to robot_user@')
     # a second writer on the same journal finds nothing left to do
     again = BatchWriter(Journal(tmp_path / 'journal', appender=False),
-                        LogStore(fresh_db.config()), decode_records, Recorder())
+                        LogStore(database_config(fresh_db)), decode_records, Recorder())
     run_until_acked(again, journal)
     assert again.stats.rows_committed == 0
 
@@ -81,7 +81,7 @@ def test_a_steady_stream_commits_once_per_flush_interval_in_fuller_batches(fresh
     # fills a batch must not be committed a few rows at a time as fast as commits return
     journal = Journal(tmp_path / 'journal')
     writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
-                         LogStore(fresh_db.config()), decode_records, Recorder(),
+                         LogStore(database_config(fresh_db)), decode_records, Recorder(),
                          batch_size=500, flush_interval=0.1)
     writer.start()
     began = time.monotonic()
@@ -106,7 +106,7 @@ def test_a_row_the_database_refuses_is_set_aside_and_the_rows_behind_it_land(
             command_row('not-json', payload='linear=0.5'), command_row('ok-2')]
     log = Recorder()
     writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
-                         LogStore(fresh_db.config()),
+                         LogStore(database_config(fresh_db)),
                          lambda records: (Batch(commands=rows), [], []), log)
     run_until_acked(writer, journal)
     stored = dict(fresh_db.query('SELECT msg_uuid, payload FROM CommandLogs'))
@@ -130,7 +130,7 @@ def test_a_record_that_does_not_decode_is_set_aside_not_dropped(fresh_db, tmp_pa
     journal.append(KIND_COMMAND, b'\x00\x01\x00\x00garbage', RECEIVED)
     journal.append(KIND_COMMAND, command_bytes('good-2', 2), RECEIVED)
     writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
-                         LogStore(fresh_db.config()), decode_records, Recorder())
+                         LogStore(database_config(fresh_db)), decode_records, Recorder())
     run_until_acked(writer, journal)
     assert sorted(r[0] for r in fresh_db.query('SELECT msg_uuid FROM CommandLogs')) == \
         ['good-1', 'good-2']
@@ -152,8 +152,8 @@ def test_robot_ids_stay_dense_however_many_statuses_arrive(fresh_db, tmp_path):
     def drain() -> None:
         # batches of 7: many transactions, each with statuses of several robots
         run_until_acked(BatchWriter(Journal(tmp_path / 'journal', appender=False),
-                                    LogStore(fresh_db.config()), decode_records, Recorder(),
-                                    batch_size=7), journal)
+                                    LogStore(database_config(fresh_db)), decode_records,
+                                    Recorder(), batch_size=7), journal)
     rounds(['SN-A', 'SN-B'], 0, 40)
     drain()
     # a third robot appears later; a second writer knows no robot_id yet (as after a
@@ -172,7 +172,7 @@ def test_reconnects_count_connections_made_again_not_the_first(fresh_db, tmp_pat
     journal = Journal(tmp_path / 'journal')
     journal.append(KIND_COMMAND, command_bytes('before', 1), RECEIVED)
     writer = BatchWriter(Journal(tmp_path / 'journal', appender=False),
-                         LogStore(fresh_db.config()), decode_records, Recorder(),
+                         LogStore(database_config(fresh_db)), decode_records, Recorder(),
                          backoff=(0.05, 0.2))
     writer.start()
     try:

@@ -14,7 +14,7 @@ from sensor_msgs.msg import BatteryState
 from robot_interfaces.action import Move
 from robot_interfaces.msg import CommandResult, RobotEvent, RobotStatus
 from robot_interfaces.qos import record_qos
-from tests.support.ros_client import RosTestClient, wait_until
+from robot_db_testing.ros_client import RosTestClient, wait_until
 
 STARTUP_TIMEOUT = 20.0
 
@@ -24,7 +24,7 @@ class Driver:
     publishes."""
 
     def __init__(self, nodes: Callable, client: RosTestClient, *params: str,
-                 params_file: str = '', backend: str = 'sim') -> None:
+                 backend: str = 'sim') -> None:
         self.namespace = 'ep_' + uuid.uuid4().hex[:8]
         self.client = client
         self.statuses: List[RobotStatus] = self.collect(RobotStatus, 'status')
@@ -32,10 +32,7 @@ class Driver:
         self.results: List[CommandResult] = self.collect(CommandResult, 'command_result')
         self.odoms: List[Odometry] = client.collect(Odometry, self.name('odom'),
                                                     qos_profile_sensor_data)
-        args = ['-r', f'__ns:=/{self.namespace}']
-        if params_file:
-            args += ['--params-file', params_file]
-        args += ['-p', f'backend:={backend}']
+        args = ['-r', f'__ns:=/{self.namespace}', '-p', f'backend:={backend}']
         for param in params:
             args += ['-p', param]
         self.process = nodes('rm_driver', 'rm_driver', *args)

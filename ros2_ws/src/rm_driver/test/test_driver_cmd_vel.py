@@ -17,7 +17,7 @@ from typing import List, Tuple
 import pytest
 from geometry_msgs.msg import Twist, Vector3
 
-from tests.support.ros_client import wait_until
+from robot_db_testing.ros_client import wait_until
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from driver_process_helpers import Driver  # noqa: E402

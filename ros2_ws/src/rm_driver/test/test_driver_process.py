@@ -14,8 +14,8 @@ from rcl_interfaces.srv import SetParameters
 from std_srvs.srv import SetBool, Trigger
 
 from robot_interfaces.srv import SetMode
-from tests.support.processes import BURST_EXIT_CODES, REPO_ROOT, ros_env, signal_burst
-from tests.support.ros_client import wait_until
+from robot_db_testing.processes import BURST_EXIT_CODES, ros_env, signal_burst
+from robot_db_testing.ros_client import wait_until
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from driver_process_helpers import Driver, payload  # noqa: E402
@@ -42,13 +42,6 @@ def test_status_identifies_the_sim_robot(nodes, ros_client):
     assert 0.0 < status.battery_percent <= 100.0 or math.isnan(status.battery_percent)
     odom = driver.odoms[-1]
     assert (odom.header.frame_id, odom.child_frame_id) == ('odom', 'base_link')
-
-
-def test_the_pipeline_parameter_file_is_valid_for_the_driver(nodes, ros_client):
-    params_file = REPO_ROOT / 'config' / 'pipeline.yaml'
-    driver = Driver(nodes, ros_client, params_file=str(params_file))
-    assert driver.statuses[-1].status == 'Idle'
-    assert driver.process.alive()
 
 
 def stamp_of(msg) -> float:

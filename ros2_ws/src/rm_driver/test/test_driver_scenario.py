@@ -7,7 +7,7 @@ import sys
 from typing import List
 
 from robot_interfaces.srv import EndSession, StartSession
-from tests.support.ros_client import wait_until
+from robot_db_testing.ros_client import wait_until
 
 sys.path.insert(0, __file__.rsplit('/', 1)[0])
 from driver_process_helpers import Driver  # noqa: E402

@@ -10,7 +10,7 @@ from rclpy.node import Node
 from rm_driver.backend import TelemetryRates
 from rm_driver.commands import Velocity, move_request
 from rm_driver.sim_backend import SimBackend
-from tests.support.ros_client import wait_until
+from robot_db_testing.ros_client import wait_until
 
 
 class RecordedEvents:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from robot_interfaces.srv import StartSession
 
-from tests.support.processes import NodeProcess, ros_env
-from tests.support.ros_client import wait_until
+from robot_db_testing.processes import NodeProcess, ros_env
+from robot_db_testing.ros_client import wait_until
 
 PEER = Path(__file__).with_name('interface_peer.py')
 sys.path.insert(0, str(PEER.parent))

@@ -1,4 +1,4 @@
-"""The topics' QoS contract (robot_interfaces.qos): what it says, and that every node keeps it.
+"""Every node keeps the topics' QoS contract (robot_interfaces.qos).
 
 Driver, logger and replay are checked on a live graph where DDS tells (reliability and
 durability; it does not carry history or depth) and by their parameters (the depth).
@@ -6,33 +6,14 @@ durability; it does not carry history or depth) and by their parameters (the dep
 
 import yaml
 from rcl_interfaces.srv import GetParameters
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data,
-                       ReliabilityPolicy)
 
+from robot_db_testing.ros_client import wait_until
 from robot_interfaces.qos import RECORD_HISTORY_DEPTH, record_qos, telemetry_qos
+from tests.support import REPO_ROOT
 from tests.support.pipeline import params_file_for
-from tests.support.processes import REPO_ROOT
-from tests.support.ros_client import wait_until
 
 RECORDS = ('status', 'command_result', 'event')
 TELEMETRY = ('odom', 'imu', 'battery', 'wheel_speeds')
-
-
-def test_records_are_reliable_transient_local_keep_last_1000():
-    qos = record_qos()
-    assert (qos.reliability, qos.durability, qos.history, qos.depth) == (
-        ReliabilityPolicy.RELIABLE, DurabilityPolicy.TRANSIENT_LOCAL, HistoryPolicy.KEEP_LAST,
-        1000)
-    assert RECORD_HISTORY_DEPTH == 1000
-    assert record_qos(7).depth == 7
-
-
-def test_telemetry_is_best_effort_volatile_keep_last_as_sensor_data():
-    qos = telemetry_qos()
-    assert (qos.reliability, qos.durability, qos.history, qos.depth) == (
-        ReliabilityPolicy.BEST_EFFORT, DurabilityPolicy.VOLATILE, HistoryPolicy.KEEP_LAST, 5)
-    assert qos == qos_profile_sensor_data
-    assert telemetry_qos(50).depth == 50
 
 
 def test_replay_and_export_offer_the_drivers_qos():

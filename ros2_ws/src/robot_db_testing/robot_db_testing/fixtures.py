@@ -1,72 +1,27 @@
-"""pytest fixtures: a private MariaDB per test run, fresh databases, ROS processes."""
+"""The workspace's pytest fixtures: a private MariaDB per test run, fresh databases,
+installed executables as processes, a test client node.
+
+A package's tests take them with `pytest_plugins = ['robot_db_testing.fixtures']` in
+their test/conftest.py (and <test_depend>robot_db_testing</test_depend>).
+"""
 
 from __future__ import annotations
 
-import socket
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, List
 
 import pytest
 
-from private_mariadb import APP_USER, MIGRATION_USER, Credentials, PrivateMariaDB
-from tests.support.processes import NodeProcess, REPO_ROOT, start_node
-from tests.support.ros_client import RosTestClient
-
-SQL_DIR = REPO_ROOT / 'sql'
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from robot_db_testing.database import free_port, TestDatabase
+from robot_db_testing.private_mariadb import APP_USER, MIGRATION_USER, PrivateMariaDB
+from robot_db_testing.processes import NodeProcess, start_node
+from robot_db_testing.ros_client import RosTestClient
 
 
-@dataclass
-class TestDatabase:
-    """One freshly created database on the private server, with both users' credentials."""
-
-    server: PrivateMariaDB
-    name: str
-    app: Credentials
-    migrator: Credentials
-
-    def config(self, migrator: bool = False):
-        from db_logger.connection import DatabaseConfig
-        creds = self.migrator if migrator else self.app
-        return DatabaseConfig(creds.host, creds.port, self.name, creds.user, creds.password())
-
-    def connect(self, migrator: bool = False):
-        """An autocommit connection in UTC (the same settings the logger uses)."""
-        from db_logger.connection import connect
-        conn = connect(self.config(migrator))
-        conn.autocommit(True)
-        return conn
-
-    def query(self, sql: str, args=None) -> list:
-        conn = self.connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, args)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
-
-    def migrate(self) -> None:
-        """Apply every migration in sql/, as the migration tool does."""
-        from db_logger.migrate import Migrator
-        conn = self.connect(migrator=True)
-        try:
-            Migrator(conn, SQL_DIR).apply_pending()
-        finally:
-            conn.close()
-
-    def logger_params(self) -> List[str]:
-        """--ros-args -p items that point db_logger at this database."""
-        return ['-p', f'db.host:={self.app.host}', '-p', f'db.port:={self.app.port}',
-                '-p', f'db.name:={self.name}', '-p', f'db.user:={self.app.user}',
-                '-p', f'db.password_file:={self.app.password_file}']
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        'markers', 'slow: a test that runs for more than ~20 s (outage and restart scenarios)')
 
 
 @pytest.fixture(scope='session')

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import IO, List, Optional, Sequence
 
 import psutil
+from ament_index_python.packages import get_package_prefix
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-INSTALL_DIR = Path(os.environ.get('ROBOT_DB_INSTALL', REPO_ROOT / 'ros2_ws' / 'install'))
 # What a clean run may print on stderr: ROS log lines below warning. Anything else (a
 # traceback, "exception was never retrieved", a warning or an error) is a fault.
 ORDINARY_STDERR_LINE = re.compile(r'^\[(INFO|DEBUG)\] ')
@@ -69,8 +68,9 @@ def ros_env(extra: Optional[dict] = None) -> dict:
 
 
 def executable(package: str, name: str) -> Path:
-    """Return the path colcon installed a package's executable at."""
-    path = INSTALL_DIR / package / 'lib' / package / name
+    """Return the path of a package's executable in the sourced workspace (as `ros2 run`
+    finds it)."""
+    path = Path(get_package_prefix(package)) / 'lib' / package / name
     if not path.exists():
         raise FileNotFoundError(f'{path} is not built: run scripts/setup.sh')
     return path

@@ -1,13 +1,13 @@
-#!/usr/bin/env python3
 """A private MariaDB server for development and tests: never the system service.
 
-Its data lives in a directory of ours (default .local/mariadb, git-ignored); it
+Its data lives in a directory of ours (default .local/mariadb under the current
+directory, or $ROBOT_DB_DIR; the repository git-ignores .local); it
 listens on 127.0.0.1 (port 7858 by default, as in the manual) and on a socket in
 that directory. `start` also creates the database, a least-privilege application
 user (SELECT/INSERT/UPDATE/DELETE) and a migration user (DDL on that database
 only), whose generated passwords are kept in files beside the data, mode 0600.
 
-    scripts/private_mariadb.py start [--migrate [--seed]] | stop | status | env
+    ros2 run robot_db_testing private_mariadb start [--migrate [--seed]] | stop | status | env
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DIR = REPO_ROOT / '.local' / 'mariadb'
+from robot_db_testing.processes import executable
+
+DEFAULT_DIR = Path('.local') / 'mariadb'
 APP_USER = 'robot_user'
 MIGRATION_USER = 'robot_migrator'
 DATABASE = 'robot_capstone'
@@ -58,7 +59,7 @@ class PrivateMariaDB:
 
     def __init__(self, base_dir: Path = DEFAULT_DIR, port: int = 7858,
                  buffer_pool: str = '64M'):
-        self.base_dir = Path(base_dir)
+        self.base_dir = Path(base_dir).absolute()  # mysqld is given these paths
         self.port = port
         self.buffer_pool = buffer_pool  # small for tests; MySQL 8's default is 128M
         self.datadir = self.base_dir / 'data'
@@ -191,22 +192,26 @@ class PrivateMariaDB:
         return Credentials('127.0.0.1', self.port, user, self._password_file(user), database)
 
 
-def _migrate(db: PrivateMariaDB, database: str, seed: bool) -> int:
-    """Apply migrations (and the seed data) with the installed `migrate` tool."""
-    creds = db.credentials(MIGRATION_USER, database)
-    migrate = REPO_ROOT / 'ros2_ws' / 'install' / 'db_logger' / 'lib' / 'db_logger' / 'migrate'
-    if not migrate.exists():
-        print(f'{migrate} is not built: run scripts/setup.sh', file=sys.stderr)
-        return 1
-    return subprocess.call([str(migrate), '--host', creds.host, '--port', str(creds.port),
-                            '--user', creds.user, '--password-file', str(creds.password_file),
-                            '--database', database, *(['--seed'] if seed else [])])
+def migrate(creds: Credentials, seed: bool = False, **run) -> subprocess.CompletedProcess:
+    """Apply the migrations (and the seed data) with db_logger's installed `migrate` tool,
+    as a user would: found through the ament index, so this package needs no import of
+    db_logger (whose tests depend on this package)."""
+    try:
+        tool = executable('db_logger', 'migrate')
+    except (LookupError, FileNotFoundError) as exc:
+        raise MariaDBError(f'db_logger is not built or not sourced: {exc}') from None
+    return subprocess.run([str(tool), '--host', creds.host, '--port', str(creds.port),
+                           '--user', creds.user, '--password-file', str(creds.password_file),
+                           '--database', creds.database, *(['--seed'] if seed else [])],
+                          **run)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('action', choices=['start', 'stop', 'status', 'env'])
-    parser.add_argument('--dir', type=Path, default=DEFAULT_DIR, help='data directory')
+    parser.add_argument('--dir', type=Path,
+                        default=Path(os.environ.get('ROBOT_DB_DIR', DEFAULT_DIR)),
+                        help='data directory (default: $ROBOT_DB_DIR, else ./.local/mariadb)')
     parser.add_argument('--port', type=int, default=int(os.environ.get('ROBOT_DB_PORT', 7858)))
     parser.add_argument('--database', default=DATABASE)
     parser.add_argument('--migrate', action='store_true', help='apply migrations after start')
@@ -219,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             db.create_database(args.database)
             print(f'private MariaDB running: 127.0.0.1:{db.port}, socket {db.socket}, '
                   f'data {db.datadir}')
-            return _migrate(db, args.database, args.seed) if args.migrate else 0
+            if not args.migrate:
+                return 0
+            return migrate(db.credentials(MIGRATION_USER, args.database), args.seed).returncode
         if args.action == 'stop':
             db.stop()
             print('private MariaDB stopped')
