@@ -14,6 +14,7 @@ import fcntl
 import os
 import struct
 import threading
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ _FRAME = struct.Struct('<II')     # body length, crc32(body)
 _HEADER = struct.Struct('<QdB')   # seq, receive time (UNIX s), kind
 SEGMENT_BYTES = 16 * 1024 * 1024
 _SEGMENT_GLOB = 'segment-*.log'
+# a directory mtime this old can only change when a file comes or goes: no coarse timestamp
+# tick (ns to 2 s, by file system) can hide a later one
+_QUIET_DIR_NS = 5 * 10**9
 
 
 class JournalError(RuntimeError):
@@ -63,6 +67,7 @@ class Journal:
         segments = self._segments()
         self._read_path: Optional[Path] = segments[0] if segments else None
         self._read_offset = 0
+        self._idle_marks: Optional[Tuple[Path, int, int, int]] = None  # see _marks()
         if not appender:
             self._lock_fd = self._write_fd = -1
             return
@@ -124,6 +129,10 @@ class Journal:
             if not segments:
                 return records
             self._read_path = segments[0]
+        # an idle reader polls: two stats instead of an open, a read and a listing
+        marks = self._marks()
+        if marks is not None and marks == self._idle_marks:
+            return records
         while len(records) < max_records:
             got, self._read_offset = self._read_segment(
                 self._read_path, self._read_offset, max_records - len(records))
@@ -139,6 +148,8 @@ class Journal:
             self._read_path, self._read_offset = nxt, 0
         if records:
             self._delivered = records[-1].seq
+        quiet = marks is not None and time.time_ns() - marks[3] > _QUIET_DIR_NS
+        self._idle_marks = marks if quiet and not records else None
         return records
 
     def ack(self, seq: int) -> None:
@@ -201,6 +212,17 @@ class Journal:
             return struct.unpack('<Q', data)[0] if len(data) == 8 else 0
         except FileNotFoundError:
             return 0
+
+    def _marks(self) -> Optional[Tuple[Path, int, int, int]]:
+        """(segment being read, its size and mtime, the directory's mtime): taken before a
+        read that finds nothing, unchanged until an append writes the segment (its mtime
+        also tells a torn tail cut and rewritten to the same size) or a new one is created."""
+        try:
+            segment = os.stat(self._read_path)
+            return (self._read_path, segment.st_size, segment.st_mtime_ns,
+                    os.stat(self.directory).st_mtime_ns)
+        except OSError:
+            return None
 
     def _segments(self) -> List[Path]:
         return sorted(self.directory.glob(_SEGMENT_GLOB), key=_segment_first_seq)

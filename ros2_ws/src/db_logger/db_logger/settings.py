@@ -27,7 +27,7 @@ PARAMETERS = {
     'db.password_file': ('', _STRING, 'file holding the password; empty: $ROBOT_DB_PASSWORD',
                          None),
     'batch_size': (500, _INT, 'rows per transaction at most', (1, 10000)),
-    'flush_interval': (0.02, _DOUBLE, 's from one commit to the next unless a batch is '
+    'flush_interval': (0.1, _DOUBLE, 's from one commit to the next unless a batch is '
                        'full: the longest a message waits before its commit starts',
                        (0.005, 5.0)),
     'journal_dir': ('', _STRING, 'durable journal directory; empty: $ROS_HOME/db_logger', None),

@@ -58,7 +58,7 @@ class _Throttle:
 class BatchWriter:
 
     def __init__(self, journal: Journal, store: LogStore, decode: Decoder, log: Log,
-                 batch_size: int = 500, flush_interval: float = 0.02,
+                 batch_size: int = 500, flush_interval: float = 0.1,
                  backoff: Tuple[float, float] = (0.5, 10.0)):
         self.journal = journal
         self.store = store

@@ -104,3 +104,39 @@ def test_a_reader_elsewhere_follows_the_appender_through_the_files(tmp_path):
     again = Journal(tmp_path, appender=False)  # a restarted writer resumes after the ack
     assert [r.seq for r in again.read(100)] == list(range(13, 21))
     appender.close()
+
+
+def test_an_idle_reader_polls_with_stats_and_still_sees_appends_and_new_segments(
+        tmp_path, monkeypatch):
+    # the writer process polls the journal every flush_interval while nothing comes: an open,
+    # a read and a directory listing each time cost it more than the wake itself
+    appender = Journal(tmp_path)
+    reader = Journal(tmp_path, appender=False)
+    appender.append(1, b'first', 0.0)
+    assert payloads(reader.read(10)) == [b'first']
+    looked = []
+    for name in ('_read_segment', '_next_segment'):
+        real = getattr(reader, name)
+        monkeypatch.setattr(reader, name, lambda *a, real=real, name=name: (
+            looked.append(name), real(*a))[1])
+
+    def idle_for_a_minute():  # as if the last file came or went a minute ago
+        old = os.stat(tmp_path).st_mtime_ns - 60 * 10**9
+        os.utime(tmp_path, ns=(old, old))
+
+    idle_for_a_minute()
+    for _ in range(10):
+        assert reader.read(10) == []
+    assert len(looked) <= 2, looked  # the first poll reads and lists; the others see no change
+    appender.append(1, b'grown', 0.0)
+    assert payloads(reader.read(10)) == [b'grown']
+    idle_for_a_minute()
+    assert reader.read(10) == [] and reader.read(10) == []
+    # a restarted appender whose last segment is full begins a new file: only the directory
+    # tells, the segment being read stays as it was
+    appender.close()
+    appender = Journal(tmp_path, segment_bytes=50)  # the first segment holds 60 bytes
+    appender.append(1, b'in a new segment', 0.0)
+    assert len(list(tmp_path.glob('segment-*.log'))) == 2
+    assert payloads(reader.read(10)) == [b'in a new segment']
+    appender.close()
