@@ -11,7 +11,6 @@ Kilted's rclpy fires none; not a guard condition: that executor refuses them.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -181,10 +180,7 @@ def main(args=None) -> int:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
-        # stopped: a signal from now on (launch's SIGTERM after its SIGINT) must not kill the
-        # exiting interpreter, whose finalization gives our handlers' signals back to SIG_DFL
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
+        stop.ignore_from_now_on()
     if node is not None and node.failure:
         print(f'db_logger: {node.failure}', file=sys.stderr)
         code = 3

@@ -1,9 +1,14 @@
 """SIGINT and SIGTERM as one orderly stop, safe however many arrive and however fast."""
 
+import re
 import signal
+import sys
 import time
 
 POLL_S = 0.05  # how long wait() may take to see a signal
+# what CPython reports (as unraisable) for a signal caught just before its handler became
+# SIG_IGN: the Python handler it was meant for is gone
+IGNORED_IN_THE_SWITCH = re.compile(r'Signal \d+ ignored due to race condition')
 
 
 class StopSignals:
@@ -36,3 +41,25 @@ class StopSignals:
                 return False
             time.sleep(min(remaining, POLL_S))
         return True
+
+    def ignore_from_now_on(self) -> None:
+        """Once stopped, ignore SIGINT and SIGTERM: the exiting interpreter's finalization
+        gives handled signals back to SIG_DFL, and a late one (launch's SIGTERM after its
+        SIGINT) would kill it. A signal caught during the switch is ignored too, as asked,
+        without CPython's traceback for it."""
+        if not isinstance(sys.unraisablehook, _WithoutSwitchReports):
+            sys.unraisablehook = _WithoutSwitchReports(sys.unraisablehook)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
+class _WithoutSwitchReports:
+    """An unraisable hook passing on everything but the switch's reports."""
+
+    def __init__(self, hook) -> None:
+        self._hook = hook
+
+    def __call__(self, report) -> None:
+        if not (isinstance(report.exc_value, OSError)
+                and IGNORED_IN_THE_SWITCH.fullmatch(str(report.exc_value))):
+            self._hook(report)
