@@ -66,6 +66,9 @@ class PrivateMariaDB:
         self.socket = self.base_dir / 'mysqld.sock'
         self.pid_file = self.base_dir / 'mysqld.pid'
         self.log_file = self.base_dir / 'mysqld.log'
+        # temporary tables here, not in /tmp: installs running at once removed each
+        # other's there ("Error on delete of '/tmp/#sql-temptable-...'")
+        self.tmpdir = self.base_dir / 'tmp'
         self._process: subprocess.Popen | None = None  # set when this object started it
 
     # -- server lifecycle -------------------------------------------------------
@@ -84,13 +87,13 @@ class PrivateMariaDB:
     def start(self, timeout: float = 30.0) -> None:
         if self.running():
             return
-        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         if not (self.datadir / 'mysql').exists():
             self._install_datadir()
         user = ['--user=root'] if os.geteuid() == 0 else []
         # Own config only (--no-defaults): nothing from /etc/mysql, no system service.
         argv = [_find_binary('mariadbd'), '--no-defaults', *user,
-                f'--datadir={self.datadir}', f'--socket={self.socket}',
+                f'--datadir={self.datadir}', f'--tmpdir={self.tmpdir}', f'--socket={self.socket}',
                 f'--pid-file={self.pid_file}', f'--log-error={self.log_file}',
                 '--bind-address=127.0.0.1', f'--port={self.port}',
                 '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci',
@@ -135,7 +138,8 @@ class PrivateMariaDB:
         user = os.environ.get('USER') or ('root' if os.geteuid() == 0 else str(os.geteuid()))
         argv = [_find_binary('mariadb-install-db'), '--no-defaults', f'--datadir={self.datadir}',
                 '--auth-root-authentication-method=socket',
-                f'--auth-root-socket-user={user}', '--skip-test-db']
+                f'--auth-root-socket-user={user}', '--skip-test-db',
+                f'--tmpdir={self.tmpdir}']  # passed on to the bootstrapping server
         if os.geteuid() == 0:
             argv.append('--user=root')
         result = subprocess.run(argv, capture_output=True, text=True)
