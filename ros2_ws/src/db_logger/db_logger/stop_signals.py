@@ -6,6 +6,7 @@ import sys
 import time
 
 POLL_S = 0.05  # how long wait() may take to see a signal
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # what CPython reports (as unraisable) for a signal caught just before its handler became
 # SIG_IGN: the Python handler it was meant for is gone
 IGNORED_IN_THE_SWITCH = re.compile(r'Signal \d+ ignored due to race condition')
@@ -23,7 +24,7 @@ class StopSignals:
 
     def __init__(self) -> None:
         self._requested = False
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in SIGNALS:
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, *_) -> None:
@@ -49,7 +50,7 @@ class StopSignals:
         without CPython's traceback for it."""
         if not isinstance(sys.unraisablehook, _WithoutSwitchReports):
             sys.unraisablehook = _WithoutSwitchReports(sys.unraisablehook)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
 
 

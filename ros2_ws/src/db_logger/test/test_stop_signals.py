@@ -13,9 +13,9 @@ import time
 TIMEOUT_S = 30
 
 
-def run_child(code: str, **kwargs) -> subprocess.Popen:
+def run_child(code: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, '-c', textwrap.dedent(code)], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_ignored_from_now_on_and_only_the_switchs_report_is_dropped():

@@ -66,8 +66,8 @@ class PrivateMariaDB:
         self.socket = self.base_dir / 'mysqld.sock'
         self.pid_file = self.base_dir / 'mysqld.pid'
         self.log_file = self.base_dir / 'mysqld.log'
-        # temporary tables here, not in /tmp: installs running at once removed each
-        # other's there ("Error on delete of '/tmp/#sql-temptable-...'")
+        # temporary tables here, not in the shared /tmp: with two installs at once, one
+        # failed there ("Error on delete of '/tmp/#sql-temptable-...'")
         self.tmpdir = self.base_dir / 'tmp'
         self._process: subprocess.Popen | None = None  # set when this object started it
 
